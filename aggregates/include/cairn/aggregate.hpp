@@ -1,0 +1,193 @@
+// How an aggregate is written in cairn: plain C++ domain code, with no actor or storage concern.
+//
+// An aggregate (Evans, Domain-Driven Design) is a cluster of objects changed as one unit through its root. In
+// cairn the root is a class `A` that:
+//
+//   * names its commands and events as two std::variant types, `A::command` and `A::event`. Every command and
+//     event is a plain struct with an `inspect()` overload (CAF-compatible, `return f(x.a, x.b);`) so that it can
+//     travel as a message and be encoded by the store. Every event also carries
+//       static constexpr std::string_view event_type = "order.line_added";   // stable, never reused
+//       static constexpr std::uint32_t schema_version = 1;                   // bumped on a change of shape
+//     and a command that may bring a new instance into being carries
+//       static constexpr bool creates_aggregate = true;
+//   * decides: one const member `decision<event> handle(const C&) const` per command type. It checks every
+//     invariant against the current state and returns either the events to record or a rejection. It changes
+//     nothing: a rejected command records nothing, and an accepted one changes the state only when its events
+//     are applied (after they are committed, in the runtime).
+//   * evolves: one member `void apply(const E&)` per event type. `apply` never fails and never checks: the event
+//     already happened.
+//   * exposes read-only views (const accessors) of its internals; never a mutable reference.
+//   * names itself: `static constexpr std::string_view type_name = "order";` (the prefix of its stream names).
+//   * may say that it is gone: `bool discarded() const` (a discarded aggregate takes no further commands).
+//   * may be snapshotted: an `inspect()` of its whole state and `static constexpr std::uint32_t
+//     snapshot_version`.
+//
+// `aggregate_root<A>` holds one instance (its id, its version and its state) and is the only way to change it:
+// `decide()` then `apply()`.
+//
+// Thread-safety: none of these types synchronise; an instance belongs to one thread (or actor) at a time.
+#pragma once
+
+#include <concepts>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace cairn {
+
+/// Why a command was refused: the invariant it would break, in words meant for the caller.
+struct rejection {
+  std::string message;
+
+  friend bool operator==(const rejection&, const rejection&) = default;
+};
+
+/// Builds a rejection; reads well in handlers: `return reject("order is not a draft");`.
+inline rejection reject(std::string message) {
+  return rejection{std::move(message)};
+}
+
+/// The outcome of deciding one command: the events to record, or the rejection. Nothing is applied yet.
+template <class Event>
+class decision {
+public:
+  decision(std::vector<Event> events) : value_(std::move(events)) {}
+  decision(Event event) : value_(std::vector<Event>{std::move(event)}) {}
+  decision(rejection why) : value_(std::move(why)) {}
+
+  /// True when the command was accepted (it may still record no event).
+  bool accepted() const noexcept {
+    return value_.index() == 0;
+  }
+  explicit operator bool() const noexcept {
+    return accepted();
+  }
+
+  /// The events to record. Precondition: accepted().
+  const std::vector<Event>& events() const& {
+    return std::get<0>(value_);
+  }
+  std::vector<Event>&& events() && {
+    return std::get<0>(std::move(value_));
+  }
+
+  /// The rejection. Precondition: !accepted().
+  const rejection& error() const {
+    return std::get<1>(value_);
+  }
+
+private:
+  std::variant<std::vector<Event>, rejection> value_;
+};
+
+/// True for a command type that may create a new aggregate instance.
+template <class Command>
+inline constexpr bool creates_aggregate_v = [] {
+  if constexpr (requires { Command::creates_aggregate; })
+    return static_cast<bool>(Command::creates_aggregate);
+  else
+    return false;
+}();
+
+namespace detail {
+
+template <class Variant>
+struct all_alternatives;
+
+template <class... Ts>
+struct all_alternatives<std::variant<Ts...>> {
+  template <template <class> class Pred>
+  static constexpr bool satisfy = (Pred<Ts>::value && ...);
+};
+
+template <class E>
+struct is_event_type : std::bool_constant<requires {
+  { E::event_type } -> std::convertible_to<std::string_view>;
+  { E::schema_version } -> std::convertible_to<std::uint32_t>;
+}> {};
+
+} // namespace detail
+
+/// What cairn requires of an aggregate root type (see the top of this file).
+template <class A>
+concept aggregate = std::is_default_constructible_v<A> && std::is_copy_constructible_v<A> && requires {
+  typename A::command;
+  typename A::event;
+  { A::type_name } -> std::convertible_to<std::string_view>;
+} && detail::all_alternatives<typename A::event>::template satisfy<detail::is_event_type>;
+
+/// True when the aggregate type can be snapshotted.
+template <class A>
+concept snapshottable = aggregate<A> && requires {
+  { A::snapshot_version } -> std::convertible_to<std::uint32_t>;
+};
+
+/// One aggregate instance: its id, its version (the number of events applied; 0 = never created) and its state.
+template <aggregate A>
+class aggregate_root {
+public:
+  using command = typename A::command;
+  using event = typename A::event;
+
+  explicit aggregate_root(std::string id) : id_(std::move(id)) {}
+
+  const std::string& id() const noexcept {
+    return id_;
+  }
+
+  std::uint64_t version() const noexcept {
+    return version_;
+  }
+
+  /// Read-only view of the state.
+  const A& state() const noexcept {
+    return state_;
+  }
+
+  /// True once created and until discarded.
+  bool exists() const {
+    if constexpr (requires(const A& a) { a.discarded(); })
+      return version_ > 0 && !state_.discarded();
+    else
+      return version_ > 0;
+  }
+
+  /// Checks the command against the invariants; changes nothing.
+  decision<event> decide(const command& cmd) const {
+    return std::visit([this](const auto& c) -> decision<event> { return state_.handle(c); }, cmd);
+  }
+
+  /// Applies one committed event and advances the version.
+  void apply(const event& e) {
+    std::visit([this](const auto& x) { state_.apply(x); }, e);
+    ++version_;
+  }
+
+  void apply(const std::vector<event>& events) {
+    for (const auto& e : events)
+      apply(e);
+  }
+
+  /// After replaying one stored event that an upcaster turned into 0..N current events: the version counts
+  /// stored events, not applied ones.
+  void align_version(std::uint64_t stored_version) noexcept {
+    version_ = stored_version;
+  }
+
+  /// Replaces the state with a snapshot taken at `version`.
+  void restore(A state, std::uint64_t version) {
+    state_ = std::move(state);
+    version_ = version;
+  }
+
+private:
+  std::string id_;
+  std::uint64_t version_ = 0;
+  A state_;
+};
+
+} // namespace cairn
