@@ -1,0 +1,52 @@
+// The settings of one cairn runtime: where the data lives, how durable a commit is, and the bounds that keep
+// memory and latency in check under any load.
+//
+// Thread-safety: a value type.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <thread>
+
+namespace rocksdb {
+class Env;
+}
+
+namespace cairn {
+
+/// How durable an acknowledged command is (see docs/store.md).
+enum class commit_mode : std::uint8_t {
+  durable,  ///< "accepted" only after the WAL is fsynced: survives power loss
+  buffered, ///< "accepted" after the WAL is written to the OS: survives a process crash
+};
+
+struct runtime_config {
+  /// The RocksDB folder (created when missing).
+  std::string data_dir = "data";
+  commit_mode durability = commit_mode::durable;
+  /// CAF scheduler threads; 0 = one per core.
+  std::size_t scheduler_threads = 0;
+  /// A snapshot is written (in the same batch) each time a stream's version crosses a multiple of this; 0 = never.
+  std::uint64_t snapshot_interval = 1000;
+  /// An aggregate instance with no message for this long is passivated (its actor stops; the next command
+  /// activates it again).
+  std::chrono::milliseconds idle_timeout{std::chrono::seconds{60}};
+  /// At most this many instances are active; beyond it the least recently used idle ones are passivated.
+  std::size_t max_active = 100'000;
+  /// Commands admitted but not yet answered; a command beyond it is answered `overloaded` at once.
+  std::size_t max_in_flight = 65'536;
+  /// Activations that read the store at once (each replays a stream in chunks).
+  std::size_t max_recoveries = 2;
+  /// A command not started within this time after it was sent is answered `timeout` and changes nothing.
+  std::chrono::milliseconds command_timeout{std::chrono::seconds{30}};
+  /// At most this many appends go into one RocksDB write.
+  std::size_t max_batch_appends = 4096;
+  /// nullptr: the default RocksDB Env (tests pass a fault-injecting one).
+  rocksdb::Env* store_env = nullptr;
+  /// Drives CAF's deterministic test coordinator instead of worker threads (used by cairn::testing).
+  bool deterministic = false;
+};
+
+} // namespace cairn

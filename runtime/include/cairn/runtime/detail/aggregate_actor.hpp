@@ -1,0 +1,302 @@
+// The actor of one aggregate instance.
+//
+// It activates by reading its stream (latest snapshot, then the events after it, in chunks) on the activation
+// pool, then takes its requests strictly one at a time: decide the command against the committed state, hand the
+// events to the committer, and take nothing else until the committer answers. Requests that arrive meanwhile wait
+// in the actor's own backlog (in arrival order), so nobody sees a pending state. A failed append makes the actor
+// reload its state from the store before it takes the next request.
+#pragma once
+
+#include <cairn/aggregate.hpp>
+#include <cairn/runtime/command_result.hpp>
+#include <cairn/runtime/detail/directory.hpp>
+#include <cairn/runtime/detail/messages.hpp>
+#include <cairn/runtime/detail/runtime_core.hpp>
+#include <cairn/store/codec.hpp>
+#include <cairn/store/event_codec.hpp>
+
+#include <caf/actor_cast.hpp>
+#include <caf/after.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+
+#include <chrono>
+#include <exception>
+#include <string>
+#include <vector>
+
+namespace cairn::detail {
+
+/// Replay reads a stream in chunks of this many events, so activation memory stays bounded.
+inline constexpr std::size_t replay_chunk = 1024;
+
+/// Everything the runtime keeps for one registered aggregate type.
+template <aggregate A>
+struct aggregate_type {
+  explicit aggregate_type(runtime_core& c) : core(c), stream_prefix(std::string{A::type_name} + "-") {}
+
+  std::string stream_name(std::string_view id) const {
+    std::string name;
+    name.reserve(stream_prefix.size() + id.size());
+    name.append(stream_prefix).append(id);
+    return name;
+  }
+
+  runtime_core& core;
+  const std::string stream_prefix;
+  store::event_codec<typename A::event> codec;
+  std::unique_ptr<directory> instances;
+};
+
+/// Reads an instance's committed state: snapshot, then replay. Runs on the activation pool.
+template <aggregate A>
+load_outcome_ptr<A> load_instance(const aggregate_type<A>& type, const std::string& id) {
+  auto out = std::make_shared<load_outcome<A>>(load_outcome<A>{aggregate_root<A>{id}, 0, {}});
+  auto& store = *type.core.store;
+  auto stream = type.stream_name(id);
+  if constexpr (snapshottable<A>) {
+    auto snap = store.latest_snapshot(stream);
+    if (!snap) {
+      out->error = snap.error().to_string();
+      return out;
+    }
+    // A snapshot of another schema version (or one that no longer decodes) is only an optimisation lost: the
+    // full replay below rebuilds the same state.
+    if (*snap && (*snap)->schema_version == A::snapshot_version) {
+      A state;
+      if (store::decode((*snap)->payload, state)) {
+        out->root.restore(std::move(state), (*snap)->version);
+        out->snapshot_version = (*snap)->version;
+      }
+    }
+  }
+  for (;;) {
+    auto chunk = store.read_stream(stream, out->root.version() + 1, replay_chunk);
+    if (!chunk) {
+      out->error = chunk.error().to_string();
+      return out;
+    }
+    if (chunk->empty())
+      return out;
+    for (const auto& stored : *chunk) {
+      auto events = type.codec.decode(stored);
+      if (!events) {
+        out->error = events.error().to_string();
+        return out;
+      }
+      for (const auto& e : *events)
+        out->root.apply(e);
+      // An upcaster may turn one stored event into several (or none): the version counts stored events.
+      out->root.align_version(stored.version);
+    }
+  }
+}
+
+template <aggregate A>
+class aggregate_actor final : public caf::event_based_actor {
+public:
+  aggregate_actor(caf::actor_config& cfg, aggregate_type<A>& type, const std::string& id, directory_entry* entry)
+    : caf::event_based_actor(cfg), type_(type), root_(id), entry_(entry) {
+  }
+
+  caf::behavior make_behavior() override {
+    start_loading();
+    return {
+      [this](request_envelope<A>& request) {
+        directory::taken(entry_);
+        backlog_.push_back(std::move(request));
+        drain();
+      },
+      [this](loaded_atom, load_outcome_ptr<A>& outcome) { on_loaded(*outcome); },
+      [this](committed_atom, command_result& result) { on_committed(std::move(result)); },
+      [this](passivate_atom) {
+        // Asked to make room: stop as soon as idle (now, or once the requests in hand are answered).
+        passivation_requested_ = true;
+        try_passivate();
+      },
+      caf::after(type_.core.config.idle_timeout) >> [this] { try_passivate(); },
+    };
+  }
+
+private:
+  enum class phase : std::uint8_t { loading, ready, committing };
+
+  void start_loading() {
+    phase_ = phase::loading;
+    auto self = caf::actor_cast<caf::actor>(this);
+    type_.core.loader->post([&type = type_, self, id = root_.id()] {
+      caf::anon_send(self, loaded_atom::value, load_instance<A>(type, id));
+    });
+  }
+
+  void on_loaded(load_outcome<A>& outcome) {
+    load_error_ = std::move(outcome.error);
+    if (load_error_.empty()) {
+      root_ = std::move(outcome.root);
+      last_snapshot_version_ = outcome.snapshot_version;
+    }
+    phase_ = phase::ready;
+    drain();
+    if (!load_error_.empty())
+      try_passivate(); // the next request activates a fresh instance that reads the store again
+  }
+
+  void on_committed(command_result result) {
+    phase_ = phase::ready;
+    if (result.ok()) {
+      if (pending_snapshot_)
+        last_snapshot_version_ = result.version;
+      answer(std::move(result));
+    } else {
+      answer(std::move(result));
+      // The events were applied in anticipation; the store does not have them: read back what it has.
+      start_loading();
+      return;
+    }
+    drain();
+  }
+
+  /// Takes requests from the backlog until one needs the committer (or the backlog is empty).
+  void drain() {
+    while (phase_ == phase::ready && next_ < backlog_.size()) {
+      auto request = std::move(backlog_[next_++]);
+      if (request.on_query)
+        run_query(request);
+      else
+        run_command(request);
+    }
+    if (next_ == backlog_.size()) {
+      backlog_.clear();
+      next_ = 0;
+      // Over the budget, an instance that falls idle makes room itself: the directory asks the least recently
+      // used ones first, but they may all have been busy when it looked.
+      if (passivation_requested_ || over_budget())
+        try_passivate();
+    }
+  }
+
+  void run_query(request_envelope<A>& request) {
+    command_result status;
+    const aggregate_root<A>* state = nullptr;
+    if (!load_error_.empty())
+      status = command_result::failure(command_errc::storage_failure, load_error_);
+    else if (!root_.exists())
+      status = command_result::failure(command_errc::not_found, describe() + " does not exist");
+    else
+      state = &root_;
+    status.version = root_.version();
+    guarded([&] { request.on_query(state, status); });
+  }
+
+  void run_command(request_envelope<A>& request) {
+    pending_reply_ = std::move(request.on_result);
+    if (std::chrono::steady_clock::now() > request.deadline)
+      return answer(command_result::failure(command_errc::timeout, "command to " + describe() +
+                                                                      " was not started before its deadline"));
+    if (!load_error_.empty())
+      return answer(command_result::failure(command_errc::storage_failure, load_error_));
+    auto creates = std::visit([](const auto& c) { return creates_aggregate_v<std::decay_t<decltype(c)>>; },
+                              request.command);
+    if (!root_.exists() && (!creates || root_.version() > 0))
+      return answer(command_result::failure(command_errc::not_found, describe() + " does not exist"));
+    std::vector<typename A::event> events;
+    try {
+      auto verdict = root_.decide(request.command);
+      if (!verdict) {
+        auto r = command_result::failure(command_errc::rejected, verdict.error().message);
+        r.version = root_.version();
+        return answer(std::move(r));
+      }
+      events = std::move(verdict).events();
+    } catch (const std::exception& e) {
+      return answer(command_result::failure(command_errc::rejected,
+                                            "command handler of " + describe() + " threw: " + e.what()));
+    }
+    if (events.empty()) {
+      command_result r;
+      r.version = root_.version();
+      return answer(std::move(r));
+    }
+    commit(events);
+  }
+
+  void commit(const std::vector<typename A::event>& events) {
+    store::append_request append;
+    append.stream = type_.stream_name(root_.id());
+    append.expected_version = root_.version();
+    append.events.reserve(events.size());
+    auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+    for (const auto& e : events)
+      append.events.push_back(type_.codec.encode(e, now));
+    try {
+      // Applied now, in anticipation of the commit: nothing else reads this state until the committer answers,
+      // and a failed append reloads it from the store.
+      root_.apply(events);
+    } catch (const std::exception& e) {
+      answer(command_result::failure(command_errc::rejected, "apply of " + describe() + " threw: " + e.what()));
+      start_loading();
+      return;
+    }
+    pending_snapshot_ = false;
+    if constexpr (snapshottable<A>) {
+      auto interval = type_.core.config.snapshot_interval;
+      if (interval > 0 && root_.version() / interval > last_snapshot_version_ / interval) {
+        append.snapshot = store::snapshot_record{root_.version(), A::snapshot_version, store::encode(root_.state())};
+        pending_snapshot_ = true;
+      }
+    }
+    phase_ = phase::committing;
+    type_.core.commits->submit(std::move(append), caf::actor_cast<caf::actor>(this));
+  }
+
+  void answer(command_result result) {
+    auto reply = std::move(pending_reply_);
+    pending_reply_ = nullptr;
+    guarded([&] { reply(std::move(result)); });
+  }
+
+  /// Runs a caller's callback; an exception from it must not kill the instance.
+  template <class F>
+  void guarded(F&& f) {
+    type_.core.in_flight.fetch_sub(1, std::memory_order_relaxed);
+    try {
+      f();
+    } catch (...) {
+      // The callback belongs to the caller; its failure is the caller's and changes nothing here.
+    }
+  }
+
+  void try_passivate() {
+    if (phase_ != phase::ready || next_ < backlog_.size() || entry_ == nullptr)
+      return;
+    if (type_.instances->try_remove(entry_)) {
+      entry_ = nullptr;
+      quit();
+    }
+  }
+
+  bool over_budget() const noexcept {
+    const auto& budget = type_.core.budget;
+    return budget.max_active != 0 && budget.active.load(std::memory_order_relaxed) > budget.max_active;
+  }
+
+  std::string describe() const {
+    return std::string{A::type_name} + " " + root_.id();
+  }
+
+  aggregate_type<A>& type_;
+  aggregate_root<A> root_;
+  directory_entry* entry_;
+  phase phase_ = phase::loading;
+  bool pending_snapshot_ = false;
+  bool passivation_requested_ = false;
+  std::uint64_t last_snapshot_version_ = 0;
+  std::string load_error_;
+  result_callback pending_reply_;
+  std::vector<request_envelope<A>> backlog_;
+  std::size_t next_ = 0;
+};
+
+} // namespace cairn::detail

@@ -1,0 +1,117 @@
+// The activation directory of one aggregate type: aggregate id -> the actor of its active instance.
+//
+// A command is handed to an instance's actor while the directory's shard lock is held, and the instance's
+// `queued` counter counts what it was handed and has not taken yet. An instance passivates only through
+// try_remove(), under the same lock and only when nothing is queued for it; so a command that races with a
+// passivation either reaches the old instance before it checks, or finds no entry and activates a new one.
+// Nothing is lost and at most one instance of an id accepts commands.
+//
+// Thread-safety: every member may be called from any thread.
+#pragma once
+
+#include <caf/actor.hpp>
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace cairn::detail {
+
+/// What the directory knows of one active instance.
+struct directory_entry {
+  std::string_view id; ///< the directory's key (node-stable)
+  caf::actor actor;
+  std::atomic<std::uint32_t> queued{0}; ///< handed to the actor, not yet taken by it
+  directory_entry* lru_prev = nullptr;   ///< towards more recently used
+  directory_entry* lru_next = nullptr;   ///< towards less recently used
+  std::uint32_t shard = 0;
+  bool passivation_requested = false; ///< asked to make room (guarded by the shard lock)
+};
+
+/// Counts active instances across all aggregate types of a runtime.
+struct activation_budget {
+  std::atomic<std::size_t> active{0};
+  std::size_t max_active = 0;
+};
+
+class directory {
+public:
+  /// Spawns the actor of a new instance (not yet scheduled: it runs on its first message).
+  using spawn_function = std::function<caf::actor(const std::string& id, directory_entry* entry)>;
+
+  directory(spawn_function spawn, activation_budget& budget);
+  ~directory();
+  directory(const directory&) = delete;
+  directory& operator=(const directory&) = delete;
+
+  /// Finds or activates the instance of `id` and calls `hand(actor)` for one message while no passivation can
+  /// intervene; `hand` must only enqueue (it runs under a lock).
+  template <class Hand>
+  void dispatch(std::string_view id, Hand&& hand) {
+    auto& s = shard_of(id);
+    bool activated = false;
+    {
+      std::lock_guard guard{s.mutex};
+      auto* e = find_or_activate(s, id, activated);
+      e->queued.fetch_add(1, std::memory_order_relaxed);
+      hand(e->actor);
+    }
+    if (activated)
+      enforce_budget(static_cast<std::size_t>(&s - shards_.data()));
+  }
+
+  /// Called by an instance's actor that wants to stop: removes it when nothing is queued for it.
+  /// Returns true when removed (the actor must then quit and not touch `entry` again).
+  bool try_remove(directory_entry* entry);
+
+  /// Called by an instance's actor for each message it takes from its mailbox.
+  static void taken(directory_entry* entry) noexcept {
+    entry->queued.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  /// Active instances of this type.
+  std::size_t size() const;
+
+  /// Sends an exit to every active instance and forgets them all (used at stop).
+  void shutdown();
+
+private:
+  static constexpr std::size_t shard_count = 64;
+
+  struct hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+
+  struct shard {
+    mutable std::mutex mutex;
+    std::unordered_map<std::string, std::unique_ptr<directory_entry>, hash, std::equal_to<>> entries;
+    directory_entry* lru_head = nullptr; ///< most recently used
+    directory_entry* lru_tail = nullptr; ///< least recently used
+  };
+
+  shard& shard_of(std::string_view id) {
+    return shards_[hash{}(id) % shard_count];
+  }
+
+  directory_entry* find_or_activate(shard& s, std::string_view id, bool& activated);
+  void enforce_budget(std::size_t start_shard);
+  static void lru_unlink(shard& s, directory_entry* e);
+  static void lru_push_front(shard& s, directory_entry* e);
+
+  spawn_function spawn_;
+  activation_budget& budget_;
+  std::array<shard, shard_count> shards_;
+  std::atomic<std::size_t> next_victim_shard_{0};
+};
+
+} // namespace cairn::detail

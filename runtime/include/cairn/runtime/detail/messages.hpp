@@ -1,0 +1,54 @@
+// The internal messages between cairn's actors and threads. None of them crosses a process: the ones that carry
+// callbacks are marked as local-only message types.
+#pragma once
+
+#include <cairn/aggregate.hpp>
+#include <cairn/runtime/command_result.hpp>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace cairn::detail {
+
+using committed_atom = caf::atom_constant<caf::atom("committed")>;
+using loaded_atom = caf::atom_constant<caf::atom("loaded")>;
+using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
+using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
+
+/// Receives the answer to a command; runs on the aggregate's actor thread, so it must be quick.
+using result_callback = std::function<void(command_result)>;
+
+/// A command or a query for one aggregate instance, as the directory hands it to the instance's actor.
+template <class A>
+struct request_envelope {
+  typename A::command command;
+  result_callback on_result;
+  /// Set for a query: called with the committed state (nullptr when the aggregate does not exist) and the error.
+  std::function<void(const aggregate_root<A>*, const command_result&)> on_query;
+  std::chrono::steady_clock::time_point deadline;
+};
+
+/// What an activation read from the store: the state as committed, or why it could not be read.
+template <class A>
+struct load_outcome {
+  aggregate_root<A> root;
+  std::uint64_t snapshot_version = 0;
+  std::string error; ///< empty on success
+};
+
+template <class A>
+using load_outcome_ptr = std::shared_ptr<load_outcome<A>>;
+
+} // namespace cairn::detail
+
+namespace caf {
+template <class A>
+struct allowed_unsafe_message_type<cairn::detail::request_envelope<A>> : std::true_type {};
+template <class A>
+struct allowed_unsafe_message_type<cairn::detail::load_outcome_ptr<A>> : std::true_type {};
+} // namespace caf

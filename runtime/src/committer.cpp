@@ -1,0 +1,111 @@
+#include <cairn/runtime/detail/committer.hpp>
+
+#include <cairn/runtime/command_result.hpp>
+#include <cairn/runtime/detail/messages.hpp>
+
+#include <caf/send.hpp>
+
+#include <algorithm>
+
+namespace cairn::detail {
+
+namespace {
+
+command_result to_command_result(const store::result<store::append_receipt>& r) {
+  if (r) {
+    command_result ok;
+    ok.version = r->new_version;
+    ok.first_position = r->first_position;
+    ok.last_position = r->last_position;
+    return ok;
+  }
+  auto code = r.error().code() == store::errc::conflict ? command_errc::conflict : command_errc::storage_failure;
+  return command_result::failure(code, r.error().to_string());
+}
+
+} // namespace
+
+committer::committer(store::event_store& store, std::size_t max_batch, bool threaded)
+  : store_(store), max_batch_(std::max<std::size_t>(max_batch, 1)) {
+  if (threaded)
+    thread_ = std::thread{[this] { work(); }};
+}
+
+committer::~committer() {
+  stop();
+}
+
+void committer::submit(store::append_request request, caf::actor reply_to) {
+  bool was_empty;
+  {
+    std::lock_guard guard{mutex_};
+    was_empty = queued_requests_.empty();
+    queued_requests_.push_back(std::move(request));
+    queued_reply_to_.push_back(std::move(reply_to));
+  }
+  if (was_empty)
+    wake_.notify_one();
+}
+
+std::size_t committer::run_once() {
+  std::vector<store::append_request> requests;
+  std::vector<caf::actor> reply_to;
+  {
+    std::lock_guard guard{mutex_};
+    requests.swap(queued_requests_);
+    reply_to.swap(queued_reply_to_);
+  }
+  return write_batch(requests, reply_to);
+}
+
+void committer::stop() {
+  {
+    std::lock_guard guard{mutex_};
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable())
+    thread_.join();
+  run_once();
+}
+
+committer_stats committer::stats() const {
+  std::lock_guard guard{mutex_};
+  return stats_;
+}
+
+void committer::work() {
+  std::vector<store::append_request> requests;
+  std::vector<caf::actor> reply_to;
+  for (;;) {
+    {
+      std::unique_lock lock{mutex_};
+      wake_.wait(lock, [this] { return stopping_ || !queued_requests_.empty(); });
+      if (queued_requests_.empty())
+        return;
+      // Swapping keeps both vectors' capacity alive between rounds: no allocation per batch at steady state.
+      requests.swap(queued_requests_);
+      reply_to.swap(queued_reply_to_);
+    }
+    write_batch(requests, reply_to);
+    requests.clear();
+    reply_to.clear();
+  }
+}
+
+std::size_t committer::write_batch(std::vector<store::append_request>& requests,
+                                   std::vector<caf::actor>& reply_to) {
+  for (std::size_t begin = 0; begin < requests.size(); begin += max_batch_) {
+    auto count = std::min(max_batch_, requests.size() - begin);
+    auto results = store_.group_append(std::span{requests}.subspan(begin, count));
+    for (std::size_t i = 0; i < count; ++i)
+      caf::anon_send(reply_to[begin + i], committed_atom::value, to_command_result(results[i]));
+    std::lock_guard guard{mutex_};
+    ++stats_.batches;
+    stats_.appends += count;
+    stats_.largest_batch = std::max<std::uint64_t>(stats_.largest_batch, count);
+  }
+  return requests.size();
+}
+
+} // namespace cairn::detail

@@ -1,0 +1,133 @@
+#include <cairn/runtime/runtime.hpp>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+
+#include <algorithm>
+#include <thread>
+
+namespace cairn {
+
+runtime::runtime(runtime_config config) : core_(std::make_unique<detail::runtime_core>()) {
+  core_->config = std::move(config);
+  core_->budget.max_active = core_->config.max_active;
+}
+
+runtime::~runtime() {
+  stop();
+}
+
+store::status runtime::start() {
+  if (system_)
+    return store::status{store::ok};
+  auto& cfg = core_->config;
+  store::options opts;
+  opts.path = cfg.data_dir;
+  opts.mode = cfg.durability == commit_mode::durable ? store::durability::durable : store::durability::buffered;
+  opts.env = cfg.store_env;
+  auto opened = store::event_store::open(opts);
+  if (!opened)
+    return opened.error();
+  core_->store = std::move(opened.value());
+  core_->commits = std::make_unique<detail::committer>(*core_->store, cfg.max_batch_appends, !cfg.deterministic);
+  core_->loader = std::make_unique<detail::work_pool>(cfg.deterministic ? 0 : std::max<std::size_t>(cfg.max_recoveries, 1));
+
+  system_config_ = std::make_unique<caf::actor_system_config>();
+  auto threads = cfg.scheduler_threads != 0 ? cfg.scheduler_threads
+                                            : std::max(1u, std::thread::hardware_concurrency());
+  system_config_->set("scheduler.max-threads", threads);
+  if (cfg.deterministic)
+    system_config_->set("scheduler.policy", caf::atom("testing"));
+  system_config_->set("logger.verbosity", caf::atom("quiet"));
+  system_ = std::make_unique<caf::actor_system>(*system_config_);
+  for (auto& [index, type] : types_)
+    type->start(*system_, *this);
+  core_->admitting = true;
+  return store::status{store::ok};
+}
+
+void runtime::stop() {
+  if (!system_)
+    return;
+  core_->admitting = false;
+  if (core_->config.deterministic)
+    run_until_idle();
+  else
+    while (core_->in_flight.load() != 0)
+      std::this_thread::sleep_for(std::chrono::microseconds{200});
+  for (auto& [index, type] : types_)
+    type->shutdown();
+  core_->commits->stop();
+  core_->loader->stop();
+  if (core_->config.deterministic)
+    run_until_idle();
+  system_.reset();
+  system_config_.reset();
+  core_->commits.reset();
+  core_->loader.reset();
+  (void) core_->store->flush();
+  core_->store.reset();
+}
+
+std::optional<command_result> runtime::admit_id(std::string_view id) {
+  if (id.empty() || id.size() > max_aggregate_id_bytes || id.find('\0') != std::string_view::npos)
+    return command_result::failure(command_errc::invalid_argument,
+                                   "aggregate id must be 1 to 200 bytes without NUL, got " +
+                                     std::to_string(id.size()) + " bytes");
+  if (!core_->admitting.load(std::memory_order_relaxed))
+    return command_result::failure(command_errc::shutting_down, "the runtime is not running");
+  auto before = core_->in_flight.fetch_add(1, std::memory_order_relaxed);
+  if (before >= core_->config.max_in_flight) {
+    core_->in_flight.fetch_sub(1, std::memory_order_relaxed);
+    return command_result::failure(command_errc::overloaded, "more than " +
+                                                               std::to_string(core_->config.max_in_flight) +
+                                                               " requests in flight");
+  }
+  return std::nullopt;
+}
+
+caf::actor_system& runtime::system() {
+  return *system_;
+}
+
+store::event_store& runtime::store() {
+  return *core_->store;
+}
+
+runtime_stats runtime::stats() const {
+  runtime_stats s;
+  for (auto& [index, type] : types_)
+    s.active_instances += type->active();
+  s.in_flight = core_->in_flight.load();
+  if (core_->commits) {
+    auto c = core_->commits->stats();
+    s.batches = c.batches;
+    s.appends = c.appends;
+    s.largest_batch = c.largest_batch;
+  }
+  if (core_->store) {
+    auto st = core_->store->stats();
+    s.store_syncs = st.syncs;
+    s.store_events = st.events;
+  }
+  return s;
+}
+
+std::size_t runtime::run_until_idle() {
+  if (!system_ || !core_->config.deterministic)
+    return 0;
+  auto& sched = dynamic_cast<caf::scheduler::test_coordinator&>(system_->scheduler());
+  std::size_t steps = 0;
+  for (;;) {
+    auto n = sched.run();
+    if (core_->loader)
+      n += core_->loader->run_pending();
+    if (core_->commits)
+      n += core_->commits->run_once();
+    if (n == 0)
+      return steps;
+    steps += n;
+  }
+}
+
+} // namespace cairn

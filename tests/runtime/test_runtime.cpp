@@ -1,0 +1,205 @@
+// The runtime's client API and aggregate actors, end to end on real threads and a real RocksDB.
+#include <cairn/domains/example_aggregate.hpp>
+#include <cairn/domains/order.hpp>
+#include <cairn/runtime/runtime.hpp>
+
+#include <support/temp_dir.hpp>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+
+using namespace cairn;
+using namespace cairn::domains;
+using examples::example_aggregate;
+using orders::order;
+
+namespace {
+
+runtime_config config_in(const test::temp_dir& dir) {
+  runtime_config cfg;
+  cfg.data_dir = dir.sub("db");
+  cfg.scheduler_threads = 2;
+  return cfg;
+}
+
+} // namespace
+
+TEST_CASE("the eventsourcing DDD scenario runs end to end through the runtime", "[runtime]") {
+  test::temp_dir dir;
+  runtime rt{config_in(dir)};
+  rt.register_aggregate<example_aggregate>();
+  REQUIRE(rt.start());
+
+  // A new aggregate has no examples.
+  auto created = rt.execute<example_aggregate>("agg-1", examples::create_aggregate{});
+  REQUIRE(created.ok());
+  REQUIRE(created.version == 1);
+  auto fresh = rt.get<example_aggregate>("agg-1");
+  REQUIRE(fresh.ok());
+  CHECK(fresh.root->state().count_examples() == 0);
+
+  // Creating one inside it is not in the store until committed; once committed, the stored aggregate has one.
+  CHECK(rt.store().stream_version("example_aggregate-agg-1").value() == 1);
+  auto one = rt.execute<example_aggregate>("agg-1", examples::create_example{});
+  REQUIRE(one.ok());
+  CHECK(rt.store().stream_version("example_aggregate-agg-1").value() == 2);
+  CHECK(rt.get<example_aggregate>("agg-1").root->state().count_examples() == 1);
+
+  // Two more in one command: one atomic batch, two events with consecutive positions.
+  auto two = rt.execute<example_aggregate>("agg-1", examples::create_examples{2});
+  REQUIRE(two.ok());
+  CHECK(two.version == 4);
+  CHECK(two.last_position == two.first_position + 1);
+  CHECK(rt.get<example_aggregate>("agg-1").root->state().count_examples() == 3);
+
+  // Discarded, it is gone from the repository and takes no further command.
+  REQUIRE(rt.execute<example_aggregate>("agg-1", examples::discard{}).ok());
+  CHECK(rt.get<example_aggregate>("agg-1").status.code == command_errc::not_found);
+  CHECK(rt.execute<example_aggregate>("agg-1", examples::create_example{}).code == command_errc::not_found);
+  CHECK(rt.execute<example_aggregate>("agg-1", examples::create_aggregate{}).code == command_errc::not_found);
+
+  // And so it stays after a restart.
+  rt.stop();
+  runtime again{config_in(dir)};
+  again.register_aggregate<example_aggregate>();
+  REQUIRE(again.start());
+  CHECK(again.get<example_aggregate>("agg-1").status.code == command_errc::not_found);
+  CHECK(again.store().stream_version("example_aggregate-agg-1").value() == 5);
+}
+
+TEST_CASE("commands get one clear answer each", "[runtime]") {
+  test::temp_dir dir;
+  runtime rt{config_in(dir)};
+  rt.register_aggregate<order>();
+  REQUIRE(rt.start());
+
+  SECTION("a command to an aggregate that does not exist is not_found") {
+    auto r = rt.execute<order>("nobody", orders::submit_order{});
+    CHECK(r.code == command_errc::not_found);
+    CHECK_THAT(r.message, Catch::Contains("order nobody"));
+  }
+  SECTION("an invariant violation is rejected with its message, records nothing and keeps the version") {
+    REQUIRE(rt.execute<order>("o-1", orders::create_order{"c-1"}).ok());
+    auto r = rt.execute<order>("o-1", orders::submit_order{});
+    CHECK(r.code == command_errc::rejected);
+    CHECK(r.version == 1);
+    CHECK_FALSE(r.message.empty());
+    CHECK(rt.store().stream_version("order-o-1").value() == 1);
+    auto big = rt.execute<order>("o-1", orders::add_line{"p", "Piano", 1, money{1'000'001}});
+    CHECK(big.code == command_errc::rejected);
+    CHECK(rt.get<order>("o-1").root->state().lines().empty());
+  }
+  SECTION("malformed ids and unregistered types are invalid_argument, answered at once") {
+    CHECK(rt.execute<order>("", orders::submit_order{}).code == command_errc::invalid_argument);
+    CHECK(rt.execute<order>(std::string(201, 'x'), orders::submit_order{}).code == command_errc::invalid_argument);
+    CHECK(rt.execute<order>(std::string{"a\0b", 3}, orders::submit_order{}).code == command_errc::invalid_argument);
+    CHECK(rt.execute<example_aggregate>("e", examples::create_aggregate{}).code == command_errc::invalid_argument);
+  }
+  SECTION("after stop, commands get shutting_down") {
+    rt.stop();
+    CHECK(rt.execute<order>("o-2", orders::create_order{"c"}).code == command_errc::shutting_down);
+  }
+  SECTION("a command not started before its deadline is a timeout and changes nothing") {
+    rt.stop();
+    auto cfg = config_in(dir);
+    cfg.command_timeout = std::chrono::milliseconds{-1};
+    runtime late{cfg};
+    late.register_aggregate<order>();
+    REQUIRE(late.start());
+    CHECK(late.execute<order>("o-3", orders::create_order{"c"}).code == command_errc::timeout);
+    CHECK(late.store().stream_version("order-o-3").value() == 0);
+  }
+}
+
+TEST_CASE("queries see committed state only, and the state survives a restart", "[runtime]") {
+  test::temp_dir dir;
+  {
+    runtime rt{config_in(dir)};
+    rt.register_aggregate<order>();
+    REQUIRE(rt.start());
+    REQUIRE(rt.execute<order>("o-1", orders::create_order{"c-1"}).ok());
+    REQUIRE(rt.execute<order>("o-1", orders::add_line{"p-1", "Pen", 2, money{150}}).ok());
+    REQUIRE(rt.execute<order>("o-1", orders::add_line{"p-2", "Ink", 1, money{999}}).ok());
+    REQUIRE(rt.execute<order>("o-1", orders::remove_line{"p-1"}).ok());
+    REQUIRE(rt.execute<order>("o-1", orders::submit_order{}).ok());
+  }
+  runtime rt{config_in(dir)};
+  rt.register_aggregate<order>();
+  REQUIRE(rt.start());
+  auto o = rt.get<order>("o-1");
+  REQUIRE(o.ok());
+  CHECK(o.root->version() == 5);
+  CHECK(o.root->state().customer_id() == "c-1");
+  CHECK(o.root->state().status() == orders::order_status::submitted);
+  REQUIRE(o.root->state().lines().size() == 1);
+  CHECK(o.root->state().lines()[0].product_id == "p-2");
+  CHECK(o.root->state().total() == money{999});
+}
+
+TEST_CASE("snapshots are written in the batch that crosses the interval and used on activation", "[runtime]") {
+  test::temp_dir dir;
+  auto cfg = config_in(dir);
+  cfg.snapshot_interval = 10;
+  {
+    runtime rt{cfg};
+    rt.register_aggregate<example_aggregate>();
+    REQUIRE(rt.start());
+    REQUIRE(rt.execute<example_aggregate>("a", examples::create_aggregate{}).ok());
+    for (int i = 0; i < 8; ++i)
+      REQUIRE(rt.execute<example_aggregate>("a", examples::create_example{}).ok());
+    CHECK_FALSE(rt.store().latest_snapshot("example_aggregate-a").value().has_value());
+    // 9 -> 12 crosses 10: the snapshot is taken at 12, in the same batch.
+    REQUIRE(rt.execute<example_aggregate>("a", examples::create_examples{3}).version == 12);
+    auto snap = rt.store().latest_snapshot("example_aggregate-a").value();
+    REQUIRE(snap.has_value());
+    CHECK(snap->version == 12);
+    REQUIRE(rt.execute<example_aggregate>("a", examples::create_example{}).ok());
+  }
+  runtime rt{cfg};
+  rt.register_aggregate<example_aggregate>();
+  REQUIRE(rt.start());
+  auto a = rt.get<example_aggregate>("a");
+  REQUIRE(a.ok());
+  CHECK(a.root->version() == 13);
+  CHECK(a.root->state().count_examples() == 12);
+}
+
+TEST_CASE("idle instances passivate and come back with their state", "[runtime]") {
+  test::temp_dir dir;
+  auto cfg = config_in(dir);
+  cfg.idle_timeout = std::chrono::milliseconds{20};
+  runtime rt{cfg};
+  rt.register_aggregate<order>();
+  REQUIRE(rt.start());
+  REQUIRE(rt.execute<order>("o-1", orders::create_order{"c-1"}).ok());
+  CHECK(rt.stats().active_instances == 1);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{5};
+  while (rt.stats().active_instances != 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds{5});
+  CHECK(rt.stats().active_instances == 0);
+  auto again = rt.execute<order>("o-1", orders::add_line{"p", "Pen", 1, money{100}});
+  CHECK(again.ok());
+  CHECK(again.version == 2);
+}
+
+TEST_CASE("user actors send commands the CAF-native way through the gateway", "[runtime]") {
+  test::temp_dir dir;
+  runtime rt{config_in(dir)};
+  rt.register_aggregate<order>();
+  REQUIRE(rt.start());
+  caf::scoped_actor self{rt.system()};
+  command_result got;
+  self->request(rt.gateway<order>(), std::chrono::seconds{10}, std::string{"o-9"}, orders::create_order{"c-9"})
+    .receive([&](command_result& r) { got = std::move(r); },
+             [&](caf::error& e) { FAIL("request failed: " << rt.system().render(e)); });
+  CHECK(got.ok());
+  CHECK(got.version == 1);
+  self->request(rt.gateway<order>(), std::chrono::seconds{10}, std::string{"o-9"}, orders::submit_order{})
+    .receive([&](command_result& r) { got = std::move(r); },
+             [&](caf::error& e) { FAIL("request failed: " << rt.system().render(e)); });
+  CHECK(got.code == command_errc::rejected);
+}
