@@ -1,0 +1,169 @@
+// The event store: streams of events in RocksDB with an atomic append, optimistic concurrency and a global log.
+//
+// Layout and guarantees (see docs/store.md):
+//   * One append = one command's events for one stream. It is written in one RocksDB WriteBatch together with the
+//     stream's new head version, the global-log entries, and optionally a snapshot and a tracking record. After
+//     any crash either all of it is there or none of it.
+//   * Every append names the version it expects the stream to be at (0 = the stream must not exist yet). A
+//     mismatch is errc::conflict and nothing is written.
+//   * Global positions (1, 2, 3, ...) are assigned at write time, under the store's write lock, in write order:
+//     position order == commit order, with no gaps between committed events.
+//   * group_append writes many appends (to distinct or repeated streams) in one RocksDB write: appends that
+//     conflict are left out and answered conflict; the others commit together.
+//   * durability::durable returns only after the WAL is fsynced (survives power loss);
+//     durability::buffered returns after the WAL is written to the OS (survives a process crash, not power loss).
+//
+// Thread-safety: an event_store may be used from many threads at once. Appends are serialised internally (one
+// RocksDB write at a time, so that positions follow commit order); reads run concurrently with appends and with
+// each other and see only committed data.
+#pragma once
+
+#include <cairn/store/result.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace rocksdb {
+class Env;
+}
+
+namespace cairn::store {
+
+/// The on-disk format this build writes and reads; kept in the database.
+inline constexpr std::uint32_t store_format_version = 1;
+
+/// Limits that keep one request bounded; larger requests are errc::invalid_argument.
+inline constexpr std::size_t max_stream_name_bytes = 256;
+inline constexpr std::size_t max_events_per_append = 10'000;
+inline constexpr std::size_t max_event_payload_bytes = 16u << 20;
+inline constexpr std::size_t max_event_type_bytes = 256;
+inline constexpr std::size_t max_snapshot_payload_bytes = 256u << 20;
+
+enum class durability : std::uint8_t {
+  durable,  ///< WAL fsynced before an append returns
+  buffered, ///< WAL written (to the OS) before an append returns; not synced
+};
+
+struct options {
+  std::string path;                         ///< the database folder
+  durability mode = durability::durable;
+  bool create_if_missing = true;
+  rocksdb::Env* env = nullptr;              ///< nullptr: the default Env (tests pass a fault-injecting one)
+  std::size_t block_cache_bytes = 64u << 20;
+};
+
+/// One event as stored: the envelope around the payload bytes.
+struct event_record {
+  std::string type;                 ///< the event type name, e.g. "order.line_added"
+  std::uint32_t schema_version = 1; ///< the payload's schema version
+  std::int64_t timestamp_us = 0;    ///< microseconds since the Unix epoch, when recorded
+  std::string payload;              ///< cairn's binary encoding (codec.hpp)
+
+  friend bool operator==(const event_record&, const event_record&) = default;
+};
+
+/// An event read back, with where it sits.
+struct stored_event {
+  std::string stream;
+  std::uint64_t version = 0;  ///< 1-based position within its stream
+  std::uint64_t position = 0; ///< 1-based position in the global log
+  event_record event;
+};
+
+/// A snapshot of a stream's state at `version`.
+struct snapshot_record {
+  std::uint64_t version = 0;
+  std::uint32_t schema_version = 1;
+  std::string payload;
+
+  friend bool operator==(const snapshot_record&, const snapshot_record&) = default;
+};
+
+/// A subscriber's progress: the last global position it has processed.
+struct tracking_record {
+  std::string subscriber;
+  std::uint64_t position = 0;
+};
+
+/// One command's events for one stream, and what goes into the same batch.
+struct append_request {
+  std::string stream;
+  std::uint64_t expected_version = 0; ///< 0: the stream must not exist yet
+  std::vector<event_record> events;   ///< may be empty only when a snapshot or tracking record is given
+  std::optional<snapshot_record> snapshot;
+  std::optional<tracking_record> tracking;
+};
+
+/// What a committed append became.
+struct append_receipt {
+  std::uint64_t new_version = 0;    ///< the stream's head after the append
+  std::uint64_t first_position = 0; ///< global position of the first event (0 when no events)
+  std::uint64_t last_position = 0;  ///< global position of the last event (0 when no events)
+};
+
+/// Counters since open.
+struct store_stats {
+  std::uint64_t writes = 0;  ///< RocksDB writes (each one batch)
+  std::uint64_t syncs = 0;   ///< of which synced (durable mode)
+  std::uint64_t appends = 0; ///< committed appends
+  std::uint64_t events = 0;  ///< committed events
+};
+
+class event_store {
+public:
+  /// Opens (or creates) a database. Errors: not_a_database, unknown_format, locked, io_error.
+  static result<std::unique_ptr<event_store>> open(const options& opts);
+
+  ~event_store();
+  event_store(const event_store&) = delete;
+  event_store& operator=(const event_store&) = delete;
+
+  /// Appends one command's events atomically. Errors: conflict, invalid_argument, storage_failure.
+  result<append_receipt> append(const append_request& request);
+
+  /// Appends many requests in one RocksDB write, in the given order; one result per request. Requests that
+  /// conflict (or are invalid) are left out and the others commit. A failed write answers storage_failure for
+  /// every request that would have been written.
+  std::vector<result<append_receipt>> group_append(std::span<const append_request> requests);
+
+  /// Up to `max_count` events of `stream` from version `from_version` (1-based) on, in version order. An empty
+  /// vector means the end of the stream. Errors: corrupt_data (naming stream and version), io_error.
+  result<std::vector<stored_event>> read_stream(const std::string& stream, std::uint64_t from_version,
+                                                std::size_t max_count) const;
+
+  /// Up to `max_count` events of the global log from `from_position` (1-based) on, in position order.
+  result<std::vector<stored_event>> read_log(std::uint64_t from_position, std::size_t max_count) const;
+
+  /// The stream's head version (0 when it does not exist).
+  result<std::uint64_t> stream_version(const std::string& stream) const;
+
+  /// The latest snapshot of a stream, if any.
+  result<std::optional<snapshot_record>> latest_snapshot(const std::string& stream) const;
+
+  /// The tracked position of a subscriber (0 when it has none).
+  result<std::uint64_t> tracking_position(const std::string& subscriber) const;
+
+  /// Every subscriber with its tracked position.
+  result<std::vector<tracking_record>> tracking_positions() const;
+
+  /// The global position of the last committed event (0 when the log is empty).
+  std::uint64_t last_position() const noexcept;
+
+  durability mode() const noexcept;
+  store_stats stats() const noexcept;
+
+  /// Syncs the WAL (meaningful in buffered mode) so that everything committed survives power loss.
+  status flush();
+
+private:
+  struct impl;
+  explicit event_store(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace cairn::store

@@ -1,0 +1,28 @@
+// Internal: the RocksDB options of a store, tuned for an append-heavy workload with sequential replays (see
+// docs/store.md, "Tuning"). Shared by the store and the benchmark's raw-RocksDB baseline, so that the baseline
+// runs on the very same configuration.
+#pragma once
+
+#include <cairn/store/event_store.hpp>
+
+#include <rocksdb/options.h>
+
+#include <string_view>
+
+namespace cairn::store::internal {
+
+struct tuning {
+  rocksdb::DBOptions db;
+  rocksdb::ColumnFamilyOptions stream_cf;  ///< streams: appended to per stream, read by range scans
+  rocksdb::ColumnFamilyOptions log_cf;     ///< log: appended to at the end, read by range scans
+  rocksdb::ColumnFamilyOptions point_cf;   ///< meta, heads, snapshots, tracking: small, read by key
+  rocksdb::ColumnFamilyOptions foreign_cf; ///< column families that are not cairn's
+
+  /// The options of the column family called `name`.
+  rocksdb::ColumnFamilyOptions for_cf(std::string_view name) const;
+};
+
+/// The options for a store opened with `opts` (create flags are left to the caller).
+tuning make_tuning(const options& opts);
+
+} // namespace cairn::store::internal
