@@ -12,8 +12,9 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <fstream>
 #include <random>
-#include <set>
+#include <unistd.h>
 
 using namespace cairn;
 using namespace cairn::domains;
@@ -25,6 +26,13 @@ runtime_config config_in(const test::temp_dir& dir) {
   cfg.data_dir = dir.sub("db");
   cfg.scheduler_threads = 2;
   return cfg;
+}
+
+std::size_t resident_bytes() {
+  std::ifstream statm{"/proc/self/statm"};
+  std::size_t pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
 }
 
 std::string product_id(std::size_t i) {
@@ -162,7 +170,7 @@ TEST_CASE("passivation churn with max_active 100 over 10,000 aggregates loses an
   CHECK(rt.store().last_position() == accounts + deposits);
 }
 
-TEST_CASE("commands beyond the in-flight maximum are overloaded at once and change nothing",
+TEST_CASE("commands beyond the in-flight maximum are overloaded at once, change nothing, and memory stays bounded",
           "[runtime][concurrency]") {
   test::temp_dir dir;
   auto cfg = config_in(dir);
@@ -171,22 +179,30 @@ TEST_CASE("commands beyond the in-flight maximum are overloaded at once and chan
   rt.register_aggregate<examples::example_aggregate>();
   REQUIRE(rt.start());
   REQUIRE(rt.execute<examples::example_aggregate>("x", examples::create_aggregate{}).ok());
-  constexpr std::size_t n = 5'000;
   std::atomic<std::size_t> answered{0};
   std::mutex m;
   std::map<command_errc, std::size_t> counts;
-  for (std::size_t i = 0; i < n; ++i)
-    rt.send<examples::example_aggregate>("x", examples::create_example{}, [&](command_result r) {
-      {
-        std::lock_guard guard{m};
-        ++counts[r.code];
-      }
-      answered.fetch_add(1);
-    });
-  while (answered.load() < n)
+  auto flood = [&](std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i)
+      rt.send<examples::example_aggregate>("x", examples::create_example{}, [&](command_result r) {
+        {
+          std::lock_guard guard{m};
+          ++counts[r.code];
+        }
+        answered.fetch_add(1);
+      });
+  };
+  flood(20'000);
+  auto before = resident_bytes();
+  // Ten times more, as fast as one thread can send: the bound on commands in flight must keep memory flat.
+  flood(200'000);
+  auto after = resident_bytes();
+  while (answered.load() < 220'000)
     std::this_thread::sleep_for(std::chrono::milliseconds{1});
+  INFO("resident before " << before << " after " << after);
+  CHECK(after < before + (32u << 20));
   CHECK(counts[command_errc::overloaded] > 0);
-  CHECK(counts[command_errc::none] + counts[command_errc::overloaded] == n);
+  CHECK(counts[command_errc::none] + counts[command_errc::overloaded] == 220'000);
   CHECK(rt.stats().in_flight == 0);
   // Exactly the accepted ones are in the store.
   CHECK(rt.store().stream_version("example_aggregate-x").value() == 1 + counts[command_errc::none]);
