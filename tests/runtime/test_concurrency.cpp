@@ -70,7 +70,7 @@ TEST_CASE("10,000 concurrent commands to one aggregate get versions 1..N with no
   CHECK(state.root->state().count_examples() == n);
 }
 
-TEST_CASE("100,000 commands over 10,000 aggregates on 2 threads; the state after restart equals the state before",
+TEST_CASE("100,000 commands over 10,000 aggregates on 2 threads: the state after restart equals the state before",
           "[runtime][concurrency]") {
   test::temp_dir dir;
   constexpr std::size_t products = 10'000;
