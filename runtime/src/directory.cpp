@@ -66,13 +66,27 @@ void directory::enforce_budget(std::size_t start_shard) {
       if (victim == s.lru_head)
         break; // the one just used stays
       if (!victim->passivation_requested) {
-        victim->passivation_requested = true;
-        caf::anon_send(victim->actor, passivate_atom::value);
+        request_passivation(victim);
         --wanted;
         break;
       }
     }
   }
+}
+
+void directory::passivate_idle(std::uint32_t idle_ticks) {
+  auto now = tick_.load(std::memory_order_relaxed);
+  for (auto& s : shards_) {
+    std::lock_guard guard{s.mutex};
+    for (auto* e = s.lru_tail; e != nullptr && now - e->last_used_tick >= idle_ticks; e = e->lru_prev)
+      if (!e->passivation_requested)
+        request_passivation(e);
+  }
+}
+
+void directory::request_passivation(directory_entry* e) {
+  e->passivation_requested = true;
+  caf::anon_send(e->actor, passivate_atom::value);
 }
 
 std::size_t directory::size() const {

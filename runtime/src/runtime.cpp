@@ -42,6 +42,10 @@ store::status runtime::start() {
   system_ = std::make_unique<caf::actor_system>(*system_config_);
   for (auto& [index, type] : types_)
     type->start(*system_, *this);
+  if (!cfg.deterministic) {
+    housekeeping_stop_ = false;
+    housekeeper_ = std::thread{[this] { housekeep(); }};
+  }
   core_->admitting = true;
   return store::status{store::ok};
 }
@@ -55,6 +59,14 @@ void runtime::stop() {
   else
     while (core_->in_flight.load() != 0)
       std::this_thread::sleep_for(std::chrono::microseconds{200});
+  if (housekeeper_.joinable()) {
+    {
+      std::lock_guard guard{housekeeping_mutex_};
+      housekeeping_stop_ = true;
+    }
+    housekeeping_wake_.notify_all();
+    housekeeper_.join();
+  }
   for (auto& [index, type] : types_)
     type->shutdown();
   core_->commits->stop();
@@ -84,6 +96,20 @@ std::optional<command_result> runtime::admit_id(std::string_view id) {
                                                                " requests in flight");
   }
   return std::nullopt;
+}
+
+void runtime::housekeep() {
+  using namespace std::chrono;
+  auto idle = std::max(core_->config.idle_timeout, milliseconds{1});
+  auto period = std::clamp(duration_cast<milliseconds>(idle / 4), milliseconds{1}, milliseconds{1000});
+  auto idle_ticks = static_cast<std::uint32_t>((idle + period - milliseconds{1}) / period);
+  std::unique_lock lock{housekeeping_mutex_};
+  while (!housekeeping_wake_.wait_for(lock, period, [this] { return housekeeping_stop_; })) {
+    for (auto& [index, type] : types_) {
+      type->instances()->tick();
+      type->instances()->passivate_idle(idle_ticks);
+    }
+  }
 }
 
 caf::actor_system& runtime::system() {

@@ -33,12 +33,15 @@
 #include <caf/actor_system.hpp>
 
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <typeindex>
 #include <unordered_map>
 
@@ -175,6 +178,7 @@ private:
     virtual void start(caf::actor_system& sys, runtime& rt) = 0;
     virtual void shutdown() = 0;
     virtual std::size_t active() const = 0;
+    virtual detail::directory* instances() = 0;
   };
 
   template <aggregate A>
@@ -201,6 +205,10 @@ private:
       return type.instances ? type.instances->size() : 0;
     }
 
+    detail::directory* instances() override {
+      return type.instances.get();
+    }
+
     detail::aggregate_type<A> type;
     caf::actor gateway;
   };
@@ -222,6 +230,9 @@ private:
 
   std::optional<command_result> admit_id(std::string_view id);
 
+  /// The housekeeping thread: advances the directories' clocks and passivates idle instances.
+  void housekeep();
+
   template <aggregate A>
   void route(std::string_view id, detail::request_envelope<A>&& request) {
     type_of<A>()->type.instances->dispatch(
@@ -232,6 +243,10 @@ private:
   std::unique_ptr<caf::actor_system_config> system_config_;
   std::unique_ptr<caf::actor_system> system_;
   std::unordered_map<std::type_index, std::unique_ptr<registered_base>> types_;
+  std::mutex housekeeping_mutex_;
+  std::condition_variable housekeeping_wake_;
+  bool housekeeping_stop_ = false;
+  std::thread housekeeper_;
 };
 
 } // namespace cairn

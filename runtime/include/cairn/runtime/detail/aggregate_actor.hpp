@@ -16,7 +16,6 @@
 #include <cairn/store/event_codec.hpp>
 
 #include <caf/actor_cast.hpp>
-#include <caf/after.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 
@@ -110,11 +109,12 @@ public:
       [this](loaded_atom, load_outcome_ptr<A>& outcome) { on_loaded(*outcome); },
       [this](committed_atom, command_result& result) { on_committed(std::move(result)); },
       [this](passivate_atom) {
-        // Asked to make room: stop as soon as idle (now, or once the requests in hand are answered).
+        // Idle too long, or asked to make room: stop as soon as idle (now, or once the requests in hand are
+        // answered). The directory decides when; a CAF receive timeout per instance would cost a clock entry per
+        // actor and a locked clock update per message.
         passivation_requested_ = true;
         try_passivate();
       },
-      caf::after(type_.core.config.idle_timeout) >> [this] { try_passivate(); },
     };
   }
 

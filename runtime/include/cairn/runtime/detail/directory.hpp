@@ -32,7 +32,8 @@ struct directory_entry {
   directory_entry* lru_prev = nullptr;   ///< towards more recently used
   directory_entry* lru_next = nullptr;   ///< towards less recently used
   std::uint32_t shard = 0;
-  bool passivation_requested = false; ///< asked to make room (guarded by the shard lock)
+  std::uint32_t last_used_tick = 0;    ///< the directory's tick at the last dispatch (guarded by the shard lock)
+  bool passivation_requested = false; ///< asked to stop (guarded by the shard lock)
 };
 
 /// Counts active instances across all aggregate types of a runtime.
@@ -61,6 +62,7 @@ public:
       std::lock_guard guard{s.mutex};
       auto* e = find_or_activate(s, id, activated);
       e->queued.fetch_add(1, std::memory_order_relaxed);
+      e->last_used_tick = tick_.load(std::memory_order_relaxed);
       hand(e->actor);
     }
     if (activated)
@@ -75,6 +77,15 @@ public:
   static void taken(directory_entry* entry) noexcept {
     entry->queued.fetch_sub(1, std::memory_order_relaxed);
   }
+
+  /// Advances the coarse clock that stamps each dispatch (called by the runtime's housekeeping thread).
+  void tick() noexcept {
+    tick_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  /// Asks every instance not used during the last `idle_ticks` ticks to passivate. The LRU order makes this a walk
+  /// from each shard's least recently used end that stops at the first recent entry.
+  void passivate_idle(std::uint32_t idle_ticks);
 
   /// Active instances of this type.
   std::size_t size() const;
@@ -105,6 +116,7 @@ private:
 
   directory_entry* find_or_activate(shard& s, std::string_view id, bool& activated);
   void enforce_budget(std::size_t start_shard);
+  static void request_passivation(directory_entry* e);
   static void lru_unlink(shard& s, directory_entry* e);
   static void lru_push_front(shard& s, directory_entry* e);
 
@@ -112,6 +124,7 @@ private:
   activation_budget& budget_;
   std::array<shard, shard_count> shards_;
   std::atomic<std::size_t> next_victim_shard_{0};
+  std::atomic<std::uint32_t> tick_{0};
 };
 
 } // namespace cairn::detail
