@@ -19,10 +19,12 @@ inline constexpr std::string_view cf_log = "log";
 inline constexpr std::string_view cf_heads = "heads";
 inline constexpr std::string_view cf_snapshots = "snapshots";
 inline constexpr std::string_view cf_tracking = "tracking";
+inline constexpr std::string_view cf_causations = "causations";
+inline constexpr std::string_view cf_projections = "projections";
 
-/// Every column family of a store.
-inline constexpr std::array<std::string_view, 6> column_families{cf_meta,  cf_streams,   cf_log,
-                                                                 cf_heads, cf_snapshots, cf_tracking};
+/// Every column family of a store. The last two came later in format 1: open adds them to an older database.
+inline constexpr std::array<std::string_view, 8> column_families{
+    cf_meta, cf_streams, cf_log, cf_heads, cf_snapshots, cf_tracking, cf_causations, cf_projections};
 
 inline bool is_cairn_cf(std::string_view name) noexcept {
   for (const auto cf : column_families)
@@ -179,6 +181,69 @@ inline const char* parse_snapshot_value(std::string_view value, snapshot_record&
   out.schema_version = static_cast<std::uint32_t>(schema);
   out.payload.assign(value.substr(pos));
   return nullptr;
+}
+
+/// "stream\0source", the key of a causation record in cf_causations. Neither name contains NUL, so each pair has
+/// its own key and the records of one stream are one contiguous range.
+inline std::string causation_key(std::string_view stream, std::string_view source) {
+  std::string key;
+  key.reserve(stream.size() + 1 + source.size());
+  key.append(stream);
+  key.push_back(stream_key_separator);
+  key.append(source);
+  return key;
+}
+
+/// cf_causations value: format byte, varint sequence, varint version, accepted byte (0 or 1), varint message
+/// length, message (which ends the value exactly).
+inline void put_causation_value(std::string& out, const causation_record& c, std::uint64_t version) {
+  out.push_back(value_format);
+  detail::put_varint(out, c.sequence);
+  detail::put_varint(out, version);
+  out.push_back(c.accepted ? '\x01' : '\x00');
+  detail::put_varint(out, c.message.size());
+  out.append(c.message);
+}
+
+/// Reads what put_causation_value() wrote; `out.source` is left to the caller (it is in the key).
+inline const char* parse_causation_value(std::string_view value, causation_record& out) {
+  std::size_t pos = 0;
+  if (value.empty() || value[0] != value_format)
+    return "unknown value format";
+  pos = 1;
+  std::uint64_t sequence = 0;
+  std::uint64_t version = 0;
+  std::uint64_t size = 0;
+  if (!detail::get_varint(value, pos, sequence))
+    return "bad sequence";
+  if (!detail::get_varint(value, pos, version))
+    return "bad version";
+  if (pos >= value.size() || (value[pos] != '\x00' && value[pos] != '\x01'))
+    return "bad accepted flag";
+  const bool accepted = value[pos] == '\x01';
+  ++pos;
+  if (!detail::get_varint(value, pos, size) || size != value.size() - pos)
+    return "bad message length";
+  out.sequence = sequence;
+  out.version = version;
+  out.accepted = accepted;
+  out.message.assign(value.substr(pos));
+  return nullptr;
+}
+
+/// The smallest key after every key that starts with `prefix`; empty when there is none (the prefix is empty or
+/// all 0xff bytes), i.e. the range is unbounded above.
+inline std::string prefix_end_key(std::string_view prefix) {
+  std::string key{prefix};
+  while (!key.empty()) {
+    const auto last = static_cast<unsigned char>(key.back());
+    if (last != 0xff) {
+      key.back() = static_cast<char>(last + 1);
+      return key;
+    }
+    key.pop_back();
+  }
+  return key;
 }
 
 } // namespace cairn::store::internal

@@ -15,7 +15,7 @@ struct tuning {
   rocksdb::DBOptions db;
   rocksdb::ColumnFamilyOptions stream_cf;  ///< streams: appended to per stream, read by range scans
   rocksdb::ColumnFamilyOptions log_cf;     ///< log: appended to at the end, read by range scans
-  rocksdb::ColumnFamilyOptions point_cf;   ///< meta, heads, snapshots, tracking: small, read by key
+  rocksdb::ColumnFamilyOptions point_cf;   ///< meta, heads, snapshots, tracking, causations, projections
   rocksdb::ColumnFamilyOptions foreign_cf; ///< column families that are not cairn's
 
   /// The options of the column family called `name`.

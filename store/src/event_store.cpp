@@ -27,9 +27,20 @@ namespace layout = internal;
 
 constexpr const auto& cf_names = layout::column_families;
 // Indexes into column_families and event_store::impl::cf.
-enum cf_index : std::size_t { meta_cf, streams_cf, log_cf, heads_cf, snapshots_cf, tracking_cf };
+enum cf_index : std::size_t {
+  meta_cf,
+  streams_cf,
+  log_cf,
+  heads_cf,
+  snapshots_cf,
+  tracking_cf,
+  causations_cf,
+  projections_cf
+};
 static_assert(layout::column_families[log_cf] == layout::cf_log && layout::column_families[tracking_cf] ==
               layout::cf_tracking);
+static_assert(layout::column_families[causations_cf] == layout::cf_causations &&
+              layout::column_families[projections_cf] == layout::cf_projections);
 
 using layout::is_cairn_cf;
 using layout::make_tuning;
@@ -43,6 +54,15 @@ status check_name(std::string_view what, std::string_view name) {
                                              std::to_string(max_stream_name_bytes) + " bytes"};
   if (name.find('\0') != std::string_view::npos)
     return error{errc::invalid_argument, std::string{what} + " name contains a NUL byte"};
+  return ok;
+}
+
+status check_projection_key(std::string_view what, std::string_view key) {
+  if (key.empty())
+    return error{errc::invalid_argument, std::string{what} + " is empty"};
+  if (key.size() > max_projection_key_bytes)
+    return error{errc::invalid_argument, std::string{what} + " is longer than " +
+                                             std::to_string(max_projection_key_bytes) + " bytes"};
   return ok;
 }
 
@@ -234,12 +254,16 @@ struct event_store::impl {
   std::mutex write_mutex;
   rocksdb::WriteBatch batch;
   std::unordered_map<std::string_view, std::uint64_t> group_heads;
+  // The causation sequences accepted so far in this group, by causation key: a later request of the same group
+  // with the same (stream, source) must go beyond them.
+  std::unordered_map<std::string, std::uint64_t> group_causations;
   // The committed heads of recently written streams: this instance is the only writer (RocksDB's LOCK), so they
   // stay exact and spare the append a RocksDB lookup. Cleared when full and whenever recovery ran.
   std::unordered_map<std::string, std::uint64_t> head_cache;
   static constexpr std::size_t max_cached_heads = 1u << 16;
   std::string event_head;
   std::string snapshot_value;
+  std::string causation_value;
 
   // After a failed write: RocksDB may refuse writes until it is resumed or reopened, and the failed batch may
   // resurface from the WAL on a reopen (its bytes were appended, its sync failed). `undo` restores every key the
@@ -315,12 +339,15 @@ struct event_store::impl {
     auto last = read_last_position(db(), cf[log_cf]);
     if (!last)
       return error{errc::storage_failure, last.error().message()};
-    if (*last > committed_position && undo_complete && undo.Count() > 0) {
+    // The log shows whether a batch with events came back, but a batch of only tracking records, causations or
+    // projection puts leaves no mark there. So the undo is written whenever there is one: nothing was written
+    // since the failure, so when the batch stayed away the undo only restores what is there already.
+    if (undo_complete && undo.Count() > 0) {
       rocksdb::WriteOptions wo;
       wo.sync = true;
       if (const auto s = db()->Write(wo, &undo); !s.ok())
         return error{errc::storage_failure, "cannot roll back a failed write that the WAL kept: " + s.ToString()};
-      *last = committed_position;
+      *last = std::min(*last, committed_position);
     }
     // Without a complete undo a resurfaced batch stays: it is committed after all (an ambiguous commit), and the
     // next positions follow it.
@@ -366,11 +393,17 @@ struct event_store::impl {
         complete = undo.Delete(cf[streams_cf], layout::stream_key(r.stream, receipt.new_version - n + 1 + k)).ok() &&
                    undo.Delete(cf[log_cf], layout::be64(receipt.first_position + k)).ok() && complete;
       }
-      complete = undo_restore(cf[heads_cf], r.stream) && complete;
+      if (!r.stream.empty())
+        complete = undo_restore(cf[heads_cf], r.stream) && complete;
       if (r.snapshot)
         complete = undo_restore(cf[snapshots_cf], r.stream) && complete;
       if (r.tracking)
         complete = undo_restore(cf[tracking_cf], r.tracking->subscriber) && complete;
+      if (r.causation)
+        complete = undo_restore(cf[causations_cf], layout::causation_key(r.stream, r.causation->source)) && complete;
+      // A key put twice in the batch gets two equal restores: both read the value before the batch.
+      for (const auto& put : r.puts)
+        complete = undo_restore(cf[projections_cf], put.key) && complete;
     }
     undo_complete = complete;
   }
@@ -381,10 +414,17 @@ struct event_store::impl {
   }
 
   status validate(const append_request& r) const {
-    if (auto st = check_name("stream", r.stream); !st)
+    if (r.stream.empty()) {
+      // A subscriber's progress and a projection's state belong to no stream; everything else does.
+      if (!r.events.empty() || r.snapshot || r.causation || (!r.tracking && r.puts.empty()))
+        return error{errc::invalid_argument, "append has an empty stream name; only an append of nothing but a "
+                                             "tracking record and/or projection puts may have no stream"};
+    } else if (auto st = check_name("stream", r.stream); !st) {
       return st;
-    if (r.events.empty() && !r.snapshot && !r.tracking)
-      return error{errc::invalid_argument, "append to stream " + r.stream + " has no event, snapshot or tracking"};
+    }
+    if (r.events.empty() && !r.snapshot && !r.tracking && !r.causation && r.puts.empty())
+      return error{errc::invalid_argument, "append to stream " + r.stream +
+                                               " has no event, snapshot, tracking, causation or projection put"};
     if (r.events.size() > max_events_per_append)
       return error{errc::invalid_argument, "append to stream " + r.stream + " has " +
                                                std::to_string(r.events.size()) + " events; at most " +
@@ -415,11 +455,42 @@ struct event_store::impl {
     if (r.tracking)
       if (auto st = check_name("subscriber", r.tracking->subscriber); !st)
         return st;
+    if (r.causation) {
+      const auto& c = *r.causation;
+      if (auto st = check_name("causation source", c.source); !st)
+        return st;
+      if (c.message.size() > max_causation_message_bytes)
+        return error{errc::invalid_argument, "causation message of source " + c.source + " on stream " + r.stream +
+                                                 " is over " + std::to_string(max_causation_message_bytes) +
+                                                 " bytes"};
+      // A rejected command changed nothing: what it records is only that it was seen (and why it failed).
+      if (!c.accepted && (!r.events.empty() || r.snapshot))
+        return error{errc::invalid_argument, "the rejection of causation " + std::to_string(c.sequence) +
+                                                 " of source " + c.source + " on stream " + r.stream +
+                                                 " carries events or a snapshot"};
+    }
+    for (std::size_t i = 0; i < r.puts.size(); ++i) {
+      const auto& put = r.puts[i];
+      if (auto st = check_projection_key("projection key of put " + std::to_string(i) + " of the " + describe(r),
+                                         put.key);
+          !st)
+        return st;
+      if (put.value && put.value->size() > max_projection_value_bytes)
+        return error{errc::invalid_argument, "projection value of put " + std::to_string(i) + " of the " +
+                                                 describe(r) + " is over " +
+                                                 std::to_string(max_projection_value_bytes) + " bytes"};
+    }
     return ok;
   }
 
+  static std::string describe(const append_request& r) {
+    return r.stream.empty() ? std::string{"append without a stream"} : "append to stream " + r.stream;
+  }
+
   // Adds one accepted request to the batch; its events take positions first_position, first_position + 1, ...
-  rocksdb::Status add_to_batch(const append_request& r, std::uint64_t head, std::uint64_t first_position) {
+  // `causation_key` is the key of its causation record (empty without one).
+  rocksdb::Status add_to_batch(const append_request& r, std::uint64_t head, std::uint64_t first_position,
+                               const std::string& causation_key) {
     const rocksdb::Slice stream{r.stream};
     char version_key[9];
     version_key[0] = layout::stream_key_separator;
@@ -476,6 +547,18 @@ struct event_store::impl {
           !s.ok())
         return s;
     }
+    if (r.causation) {
+      causation_value.clear();
+      layout::put_causation_value(causation_value, *r.causation, head + r.events.size());
+      if (auto s = batch.Put(cf[causations_cf], causation_key, causation_value); !s.ok())
+        return s;
+    }
+    for (const auto& put : r.puts) {
+      if (auto s = put.value ? batch.Put(cf[projections_cf], put.key, *put.value)
+                             : batch.Delete(cf[projections_cf], put.key);
+          !s.ok())
+        return s;
+    }
     return rocksdb::Status::OK();
   }
 
@@ -519,10 +602,55 @@ struct event_store::impl {
     return read_be64_value(db(), cf[heads_cf], stream, "the head of stream");
   }
 
+  // The stored causation record under `key` (of `source` on `stream`), if any.
+  result<std::optional<causation_record>> read_causation(const std::string& key, const std::string& stream,
+                                                         const std::string& source) const {
+    rocksdb::PinnableSlice value;
+    const auto s = db()->Get(rocksdb::ReadOptions{}, cf[causations_cf], key, &value);
+    if (s.IsNotFound())
+      return std::optional<causation_record>{};
+    if (!s.ok())
+      return error{errc::io_error, "cannot read the causation record of source " + source + " on stream " + stream +
+                                       ": " + s.ToString()};
+    causation_record record;
+    if (const char* defect = layout::parse_causation_value(std::string_view{value.data(), value.size()}, record))
+      return error{errc::corrupt_data, "causation record of source " + source + " on stream " + stream +
+                                           ": malformed value (" + defect + ")"};
+    record.source = source;
+    return std::optional<causation_record>{std::move(record)};
+  }
+
+  // errc::duplicate when (stream, source) already has a causation at or beyond the request's sequence, counting
+  // the requests accepted earlier in this group; ok otherwise.
+  status check_causation(const append_request& r, const std::string& key) const {
+    const auto& c = *r.causation;
+    std::uint64_t last = 0;
+    bool seen = false;
+    if (const auto it = group_causations.find(key); it != group_causations.end()) {
+      last = it->second;
+      seen = true;
+    } else {
+      auto stored = read_causation(key, r.stream, c.source);
+      if (!stored)
+        return stored.error();
+      if (*stored) {
+        last = (*stored)->sequence;
+        seen = true;
+      }
+    }
+    if (seen && last >= c.sequence)
+      return error{errc::duplicate, "stream " + r.stream + " has already seen sequence " +
+                                        std::to_string(c.sequence) + " of source " + c.source +
+                                        " (its last recorded sequence is " + std::to_string(last) +
+                                        "); nothing was written"};
+    return ok;
+  }
+
   void group_append(std::span<const append_request> requests, std::vector<result<append_receipt>>& out) {
     std::lock_guard lock{write_mutex};
     batch.Clear();
     group_heads.clear();
+    group_causations.clear();
     // A failed earlier write may leave RocksDB refusing writes; recover before reading heads for this group.
     const auto writable = ensure_writable();
     std::uint64_t next = last_position.load(std::memory_order_relaxed) + 1;
@@ -537,6 +665,29 @@ struct event_store::impl {
       if (!writable) {
         out.emplace_back(writable.error());
         continue;
+      }
+      if (r.stream.empty()) {
+        // Tracking and projection puts only: no version to check, no head, no positions.
+        batch.SetSavePoint();
+        if (const auto s = add_to_batch(r, 0, next, std::string{}); !s.ok()) {
+          static_cast<void>(batch.RollbackToSavePoint());
+          out.emplace_back(error{errc::storage_failure, "cannot build the write of an append without a stream: " +
+                                                            s.ToString()});
+          continue;
+        }
+        out.emplace_back(append_receipt{});
+        ++accepted;
+        continue;
+      }
+      // A duplicate is answered as such whatever the version: its effect is committed already, and a conflict
+      // would only send the caller to retry into the same answer.
+      std::string causation_key;
+      if (r.causation) {
+        causation_key = layout::causation_key(r.stream, r.causation->source);
+        if (auto st = check_causation(r, causation_key); !st) {
+          out.emplace_back(st.error());
+          continue;
+        }
       }
       std::uint64_t head = 0;
       if (const auto it = group_heads.find(r.stream); it != group_heads.end()) {
@@ -557,7 +708,7 @@ struct event_store::impl {
         continue;
       }
       batch.SetSavePoint();
-      if (const auto s = add_to_batch(r, head, next); !s.ok()) {
+      if (const auto s = add_to_batch(r, head, next, causation_key); !s.ok()) {
         static_cast<void>(batch.RollbackToSavePoint());
         out.emplace_back(error{errc::storage_failure, "cannot build the write for stream " + r.stream + ": " +
                                                           s.ToString()});
@@ -566,6 +717,8 @@ struct event_store::impl {
       const std::uint64_t n = r.events.size();
       out.emplace_back(append_receipt{head + n, n > 0 ? next : 0, n > 0 ? next + n - 1 : 0});
       group_heads[r.stream] = head + n;
+      if (r.causation)
+        group_causations.insert_or_assign(std::move(causation_key), r.causation->sequence);
       next += n;
       ++accepted;
       accepted_events += n;
@@ -701,6 +854,50 @@ struct event_store::impl {
     }
     if (!it->status().ok())
       return error{errc::io_error, "cannot read the tracking records: " + it->status().ToString()};
+    return out;
+  }
+
+  result<std::optional<std::string>> projection_value(std::string_view key) const {
+    if (auto st = check_projection_key("projection key", key); !st)
+      return st.error();
+    std::string value;
+    const auto s = db()->Get(rocksdb::ReadOptions{}, cf[projections_cf], rocksdb::Slice{key.data(), key.size()},
+                             &value);
+    if (s.IsNotFound())
+      return std::optional<std::string>{};
+    if (!s.ok())
+      return error{errc::io_error, "cannot read a projection key: " + s.ToString()};
+    return std::optional<std::string>{std::move(value)};
+  }
+
+  result<std::vector<std::pair<std::string, std::string>>> scan_projection(std::string_view prefix,
+                                                                           std::string_view after_key,
+                                                                           std::size_t max_count) const {
+    if (max_count == 0)
+      return error{errc::invalid_argument, "scan of projection keys with max_count 0"};
+    if (prefix.size() > max_projection_key_bytes || after_key.size() > max_projection_key_bytes)
+      return error{errc::invalid_argument, "scan of projection keys with a prefix or start key longer than " +
+                                               std::to_string(max_projection_key_bytes) + " bytes"};
+    // Every key in [prefix, prefix_end) starts with the prefix; an empty end means no upper bound.
+    const std::string upper = layout::prefix_end_key(prefix);
+    const rocksdb::Slice upper_slice{upper};
+    rocksdb::ReadOptions ro;
+    if (!upper.empty())
+      ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it{db()->NewIterator(ro, cf[projections_cf])};
+
+    // std::string_view compares bytes as unsigned char, as RocksDB's bytewise comparator does.
+    const std::string_view lower = std::max(prefix, after_key);
+    std::vector<std::pair<std::string, std::string>> out;
+    out.reserve(std::min<std::size_t>(max_count, initial_read_capacity));
+    for (it->Seek(rocksdb::Slice{lower.data(), lower.size()}); it->Valid() && out.size() < max_count; it->Next()) {
+      const std::string_view key{it->key().data(), it->key().size()};
+      if (!after_key.empty() && key == after_key)
+        continue;
+      out.emplace_back(std::string{key}, it->value().ToString());
+    }
+    if (!it->status().ok())
+      return error{errc::io_error, "cannot scan projection keys: " + it->status().ToString()};
     return out;
   }
 
@@ -853,6 +1050,26 @@ result<std::uint64_t> event_store::tracking_position(const std::string& subscrib
 
 result<std::vector<tracking_record>> event_store::tracking_positions() const {
   return impl_->guarded_read("the tracking records", [&] { return impl_->tracking_positions(); });
+}
+
+result<std::optional<causation_record>> event_store::causation(const std::string& stream,
+                                                                const std::string& source) const {
+  if (auto st = check_name("stream", stream); !st)
+    return st.error();
+  if (auto st = check_name("causation source", source); !st)
+    return st.error();
+  return impl_->guarded_read("a causation record", [&] {
+    return impl_->read_causation(layout::causation_key(stream, source), stream, source);
+  });
+}
+
+result<std::optional<std::string>> event_store::projection_value(std::string_view key) const {
+  return impl_->guarded_read("a projection key", [&] { return impl_->projection_value(key); });
+}
+
+result<std::vector<std::pair<std::string, std::string>>>
+event_store::scan_projection(std::string_view prefix, std::string_view after_key, std::size_t max_count) const {
+  return impl_->guarded_read("projection keys", [&] { return impl_->scan_projection(prefix, after_key, max_count); });
 }
 
 std::uint64_t event_store::last_position() const noexcept {

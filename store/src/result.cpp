@@ -24,6 +24,8 @@ std::string_view to_string(errc code) noexcept {
       return "locked";
     case errc::io_error:
       return "io_error";
+    case errc::duplicate:
+      return "duplicate";
   }
   return "unknown_error";
 }

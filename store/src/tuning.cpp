@@ -117,7 +117,8 @@ tuning make_tuning(const options& opts) {
   // right after the previous one.
   t.log_cf.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(1));
 
-  // meta, heads, snapshots, tracking: small, read by key.
+  // meta, heads, snapshots, tracking, causations, projections: mostly small, read by key (projections also by
+  // short prefix scans, which the bloom filters do not get in the way of).
   rocksdb::BlockBasedTableOptions point_table;
   point_table.block_cache = cache;
   point_table.format_version = 5;

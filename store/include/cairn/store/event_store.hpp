@@ -10,6 +10,11 @@
 //     position order == commit order, with no gaps between committed events.
 //   * group_append writes many appends (to distinct or repeated streams) in one RocksDB write: appends that
 //     conflict are left out and answered conflict; the others commit together.
+//   * An append may carry a causation record (source, sequence): the store keeps the last one per (stream, source)
+//     and answers errc::duplicate, writing nothing, to a request whose sequence is not beyond it. This makes a
+//     command caused by an event idempotent (guarantee 7). A rejected command records only its causation.
+//   * An append may carry projection puts (key/value state of projections), written in the same batch; a request
+//     with only a tracking record and/or projection puts needs no stream.
 //   * durability::durable returns only after the WAL is fsynced (survives power loss);
 //     durability::buffered returns after the WAL is written to the OS (survives a process crash, not power loss).
 //
@@ -26,6 +31,8 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace rocksdb {
@@ -43,6 +50,9 @@ inline constexpr std::size_t max_events_per_append = 10'000;
 inline constexpr std::size_t max_event_payload_bytes = 16u << 20;
 inline constexpr std::size_t max_event_type_bytes = 256;
 inline constexpr std::size_t max_snapshot_payload_bytes = 256u << 20;
+inline constexpr std::size_t max_causation_message_bytes = 64u << 10;
+inline constexpr std::size_t max_projection_key_bytes = 1024;
+inline constexpr std::size_t max_projection_value_bytes = 16u << 20;
 
 enum class durability : std::uint8_t {
   durable,  ///< WAL fsynced before an append returns
@@ -90,18 +100,43 @@ struct tracking_record {
   std::uint64_t position = 0;
 };
 
+/// What caused a command: the event or step (`source`, `sequence`) it came from, and how it ended. The store
+/// keeps the last record per (stream, source); `sequence` must grow strictly per (source, stream), so that a
+/// command seen again (a redelivery after a crash) is recognised and answered errc::duplicate.
+struct causation_record {
+  std::string source{};       ///< who caused the command, e.g. a policy's name; 1..256 bytes, no NUL
+  std::uint64_t sequence = 0; ///< strictly increasing per (source, stream), e.g. the causing event's position
+  bool accepted = true;       ///< false: the command was rejected; the append carries no events
+  std::string message{};      ///< free text, e.g. why it was rejected; up to max_causation_message_bytes
+  std::uint64_t version = 0;  ///< read back: the stream's head after the command (ignored in a request)
+
+  friend bool operator==(const causation_record&, const causation_record&) = default;
+};
+
+/// A change to a projection's state: `value` nullopt deletes the key. Keys are opaque bytes; a projection names
+/// its keys "<projection name>/<key>" so that projections sharing the store never collide and each can scan its
+/// own keys by prefix.
+struct projection_put {
+  std::string key{};                  ///< 1..max_projection_key_bytes bytes
+  std::optional<std::string> value{}; ///< up to max_projection_value_bytes bytes; nullopt: delete
+
+  friend bool operator==(const projection_put&, const projection_put&) = default;
+};
+
 /// One command's events for one stream, and what goes into the same batch.
 struct append_request {
-  std::string stream;
-  std::uint64_t expected_version = 0; ///< 0: the stream must not exist yet
-  std::vector<event_record> events;   ///< may be empty only when a snapshot or tracking record is given
+  std::string stream;                 ///< empty only for an append of a tracking record and/or projection puts
+  std::uint64_t expected_version = 0; ///< 0: the stream must not exist yet; ignored without a stream
+  std::vector<event_record> events;   ///< may be empty only when something else (snapshot, tracking, ...) is given
   std::optional<snapshot_record> snapshot;
   std::optional<tracking_record> tracking;
+  std::optional<causation_record> causation{}; ///< needs a stream; a rejection (accepted false) has no events
+  std::vector<projection_put> puts{};          ///< applied in order (the last put of a key wins)
 };
 
 /// What a committed append became.
 struct append_receipt {
-  std::uint64_t new_version = 0;    ///< the stream's head after the append
+  std::uint64_t new_version = 0;    ///< the stream's head after the append (0 for an append without a stream)
   std::uint64_t first_position = 0; ///< global position of the first event (0 when no events)
   std::uint64_t last_position = 0;  ///< global position of the last event (0 when no events)
 };
@@ -123,12 +158,12 @@ public:
   event_store(const event_store&) = delete;
   event_store& operator=(const event_store&) = delete;
 
-  /// Appends one command's events atomically. Errors: conflict, invalid_argument, storage_failure.
+  /// Appends one command's events atomically. Errors: conflict, duplicate, invalid_argument, storage_failure.
   result<append_receipt> append(const append_request& request);
 
   /// Appends many requests in one RocksDB write, in the given order; one result per request. Requests that
-  /// conflict (or are invalid) are left out and the others commit. A failed write answers storage_failure for
-  /// every request that would have been written.
+  /// conflict, are duplicates (also of an earlier request of the same group) or are invalid are left out and the
+  /// others commit. A failed write answers storage_failure for every request that would have been written.
   std::vector<result<append_receipt>> group_append(std::span<const append_request> requests);
 
   /// Up to `max_count` events of `stream` from version `from_version` (1-based) on, in version order. An empty
@@ -150,6 +185,20 @@ public:
 
   /// Every subscriber with its tracked position.
   result<std::vector<tracking_record>> tracking_positions() const;
+
+  /// The last causation record of `source` on `stream` (nullopt when it has none). Its `version` is the stream's
+  /// head after that command (for a rejection: the head it was rejected at).
+  result<std::optional<causation_record>> causation(const std::string& stream, const std::string& source) const;
+
+  /// The value of a projection key (nullopt when absent).
+  result<std::optional<std::string>> projection_value(std::string_view key) const;
+
+  /// Up to `max_count` projection keys that start with `prefix` and sort strictly after `after_key` (empty: from
+  /// the first), with their values, in key order (bytewise). An empty vector means the end. Page through with
+  /// after_key = the last key returned.
+  result<std::vector<std::pair<std::string, std::string>>> scan_projection(std::string_view prefix,
+                                                                           std::string_view after_key,
+                                                                           std::size_t max_count) const;
 
   /// The global position of the last committed event (0 when the log is empty).
   std::uint64_t last_position() const noexcept;

@@ -23,6 +23,7 @@ enum class errc : std::uint8_t {
   unknown_format,         ///< a cairn database of a store format this build does not read
   locked,                 ///< another process holds the database open
   io_error,               ///< any other failure of the file system or of RocksDB
+  duplicate,              ///< the causation (source, sequence) is already recorded on the stream; nothing written
 };
 
 /// The stable name of a code, e.g. "conflict".
