@@ -19,14 +19,18 @@ command_result to_command_result(const store::result<store::append_receipt>& r) 
     ok.last_position = r->last_position;
     return ok;
   }
-  auto code = r.error().code() == store::errc::conflict ? command_errc::conflict : command_errc::storage_failure;
+  // A duplicate means the instance's view of its stream was stale, like a conflict: it reloads, and the sender's
+  // retry is then recognised before anything is decided.
+  auto code = r.error().code() == store::errc::conflict || r.error().code() == store::errc::duplicate
+                ? command_errc::conflict
+                : command_errc::storage_failure;
   return command_result::failure(code, r.error().to_string());
 }
 
 } // namespace
 
-committer::committer(store::event_store& store, std::size_t max_batch, bool threaded)
-  : store_(store), max_batch_(std::max<std::size_t>(max_batch, 1)) {
+committer::committer(store::event_store& store, router& feed, std::size_t max_batch, bool threaded)
+  : store_(store), feed_(feed), max_batch_(std::max<std::size_t>(max_batch, 1)) {
   if (threaded)
     thread_ = std::thread{[this] { work(); }};
 }
@@ -38,7 +42,14 @@ committer::~committer() {
 void committer::submit(store::append_request request, caf::actor reply_to) {
   bool was_empty;
   {
-    std::lock_guard guard{mutex_};
+    std::unique_lock lock{mutex_};
+    if (stopped_) {
+      // Nobody would write it; keeping the handle would also keep its actor alive past the actor system's end.
+      lock.unlock();
+      caf::anon_send(reply_to, committed_atom::value,
+                     command_result::failure(command_errc::shutting_down, "the committer has stopped"));
+      return;
+    }
     was_empty = queued_requests_.empty();
     queued_requests_.push_back(std::move(request));
     queued_reply_to_.push_back(std::move(reply_to));
@@ -67,6 +78,8 @@ void committer::stop() {
   if (thread_.joinable())
     thread_.join();
   run_once();
+  std::lock_guard guard{mutex_};
+  stopped_ = true;
 }
 
 committer_stats committer::stats() const {
@@ -100,12 +113,30 @@ std::size_t committer::write_batch(std::vector<store::append_request>& requests,
     auto results = store_.group_append(std::span{requests}.subspan(begin, count));
     for (std::size_t i = 0; i < count; ++i)
       caf::anon_send(reply_to[begin + i], committed_atom::value, to_command_result(results[i]));
+    if (feed_.has_routes())
+      publish(std::span{requests}.subspan(begin, count), results);
     std::lock_guard guard{mutex_};
     ++stats_.batches;
     stats_.appends += count;
     stats_.largest_batch = std::max<std::uint64_t>(stats_.largest_batch, count);
   }
   return requests.size();
+}
+
+void committer::publish(std::span<store::append_request> requests,
+                        const std::vector<store::result<store::append_receipt>>& results) {
+  auto batch = std::make_shared<std::vector<store::stored_event>>();
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    if (!results[i] || requests[i].events.empty())
+      continue;
+    auto& events = requests[i].events;
+    auto first_version = results[i]->new_version - events.size() + 1;
+    for (std::size_t k = 0; k < events.size(); ++k)
+      // The requests are spent once written: their events move on instead of being copied.
+      batch->push_back(store::stored_event{requests[i].stream, first_version + k, results[i]->first_position + k,
+                                           std::move(events[k])});
+  }
+  feed_.publish(batch);
 }
 
 } // namespace cairn::detail

@@ -1,5 +1,7 @@
 #include <cairn/runtime/runtime.hpp>
 
+#include <cairn/runtime/detail/subscription_actor.hpp>
+
 #include <caf/actor_system_config.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 
@@ -29,7 +31,9 @@ store::status runtime::start() {
   if (!opened)
     return opened.error();
   core_->store = std::move(opened.value());
-  core_->commits = std::make_unique<detail::committer>(*core_->store, cfg.max_batch_appends, !cfg.deterministic);
+  core_->feed = std::make_unique<detail::router>(core_->store->last_position());
+  core_->commits = std::make_unique<detail::committer>(*core_->store, *core_->feed, cfg.max_batch_appends,
+                                                       !cfg.deterministic);
   core_->loader = std::make_unique<detail::work_pool>(cfg.deterministic ? 0 : std::max<std::size_t>(cfg.max_recoveries, 1));
 
   system_config_ = std::make_unique<caf::actor_system_config>();
@@ -42,11 +46,18 @@ store::status runtime::start() {
   system_ = std::make_unique<caf::actor_system>(*system_config_);
   for (auto& [index, type] : types_)
     type->start(*system_, *this);
+  {
+    std::lock_guard guard{subscriptions_mutex_};
+    for (auto& [route, handlers] : subscriptions_)
+      spawn_subscription(route, handlers);
+  }
   if (!cfg.deterministic) {
     housekeeping_stop_ = false;
     housekeeper_ = std::thread{[this] { housekeep(); }};
   }
   core_->admitting = true;
+  for (auto& resume : resume_)
+    resume();
   return store::status{store::ok};
 }
 
@@ -69,6 +80,14 @@ void runtime::stop() {
   }
   for (auto& [index, type] : types_)
     type->shutdown();
+  core_->feed->clear(); // first: the committer must not send to a subscription that is going away
+  {
+    std::lock_guard guard{subscriptions_mutex_};
+    for (auto& [route, handlers] : subscriptions_) {
+      caf::anon_send_exit(route->actor, caf::exit_reason::user_shutdown);
+      route->actor = nullptr;
+    }
+  }
   core_->commits->stop();
   core_->loader->stop();
   if (core_->config.deterministic)
@@ -77,6 +96,7 @@ void runtime::stop() {
   system_config_.reset();
   core_->commits.reset();
   core_->loader.reset();
+  core_->feed.reset();
   (void) core_->store->flush();
   core_->store.reset();
 }
@@ -110,6 +130,56 @@ void runtime::housekeep() {
       type->instances()->passivate_idle(idle_ticks);
     }
   }
+}
+
+command_result runtime::add_projection(std::string name, projection_handler handler) {
+  return add_subscription(std::move(name), detail::subscription_handlers{std::move(handler), nullptr, nullptr});
+}
+
+command_result runtime::add_subscriber(std::string name, subscriber_handler handler) {
+  return add_subscription(std::move(name), detail::subscription_handlers{nullptr, std::move(handler), nullptr});
+}
+
+command_result runtime::add_policy(std::string name, policy_handler handler) {
+  return add_subscription(std::move(name), detail::subscription_handlers{nullptr, nullptr, std::move(handler)});
+}
+
+command_result runtime::add_subscription(std::string name, detail::subscription_handlers handlers) {
+  if (name.empty() || name.size() > 200 || name.find('/') != std::string::npos)
+    return command_result::failure(command_errc::invalid_argument,
+                                   "subscription name must be 1 to 200 bytes without '/': \"" + name + "\"");
+  std::lock_guard guard{subscriptions_mutex_};
+  for (auto& [route, h] : subscriptions_)
+    if (route->name == name)
+      return command_result::failure(command_errc::invalid_argument, "subscription " + name + " exists already");
+  auto route = std::make_shared<detail::route>();
+  route->name = std::move(name);
+  subscriptions_.emplace_back(route, std::move(handlers));
+  if (system_)
+    spawn_subscription(route, subscriptions_.back().second);
+  return command_result{};
+}
+
+void runtime::spawn_subscription(const std::shared_ptr<detail::route>& r,
+                                 const detail::subscription_handlers& handlers) {
+  // Not yet in the router: nobody else reads these. A subscription starts off the live feed, catching up.
+  r->live = false;
+  r->credits = 0;
+  r->actor = system_->spawn<detail::subscription_actor, caf::detached>(std::ref(*core_), std::ref(*core_->feed), r,
+                                                                      handlers);
+  core_->feed->add(r);
+}
+
+std::vector<subscription_status> runtime::subscriptions() const {
+  std::vector<subscription_status> out;
+  std::uint64_t last = core_->feed ? core_->feed->last_published() : 0;
+  std::lock_guard guard{subscriptions_mutex_};
+  for (auto& [route, handlers] : subscriptions_) {
+    auto position = route->position.load();
+    out.push_back(subscription_status{route->name, position, last > position ? last - position : 0,
+                                      core_->feed ? core_->feed->is_live(*route) : false});
+  }
+  return out;
 }
 
 caf::actor_system& runtime::system() {

@@ -48,6 +48,14 @@ struct command_result {
   friend bool operator==(const command_result&, const command_result&) = default;
 };
 
+/// Makes a command idempotent. `sequence` must increase per (source, target aggregate): a command sent again with a
+/// (source, sequence) the target has already handled takes effect once and gets the first answer again. Policies
+/// and process managers use the causing event's position or their step number.
+struct causation {
+  std::string source;
+  std::uint64_t sequence = 0;
+};
+
 /// "accepted at version 3" or "rejected: order is not a draft".
 std::string to_string(const command_result& r);
 

@@ -21,12 +21,15 @@
 #pragma once
 
 #include <cairn/aggregate.hpp>
+#include <cairn/process_manager.hpp>
 #include <cairn/runtime/command_result.hpp>
 #include <cairn/runtime/config.hpp>
 #include <cairn/runtime/detail/aggregate_actor.hpp>
 #include <cairn/runtime/detail/gateway.hpp>
 #include <cairn/runtime/detail/messages.hpp>
 #include <cairn/runtime/detail/runtime_core.hpp>
+#include <cairn/runtime/detail/subscription_actor.hpp>
+#include <cairn/runtime/subscription.hpp>
 #include <cairn/store/result.hpp>
 
 #include <caf/actor.hpp>
@@ -39,6 +42,9 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
+#include <tuple>
+#include <variant>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -86,6 +92,27 @@ public:
     types_.emplace(std::type_index{typeid(A)}, std::move(type));
   }
 
+  /// Makes a process manager known (see process_manager.hpp), with the aggregate types it sends commands to.
+  /// Its inputs are routed to it by a policy named "route:<type_name>"; its outbox commands are sent after each
+  /// commit; instances with commands due are resumed at start. Call before start(), after registering `Targets`.
+  template <process_manager P, aggregate... Targets>
+  void register_process_manager() {
+    register_aggregate<P>();
+    type_of<P>()->type.send_outgoing = [this](const outgoing_command<typename P::outgoing>& out,
+                                              const causation& cause, detail::result_callback done) {
+      std::visit([&](const auto& cmd) { send_to_target<Targets...>(out.target_id, cmd, cause, std::move(done)); },
+                 out.command);
+    };
+    resume_.push_back([this] { resume_open_processes<P>(); });
+    if constexpr (std::tuple_size_v<typename P::inputs> > 0)
+      add_policy("route:" + std::string{P::type_name}, [this](const store::stored_event& e, policy_actions& out) {
+        route_input<P>(e, out, static_cast<typename P::inputs*>(nullptr));
+      });
+  }
+
+  /// Adds a policy: each committed event becomes zero or more idempotent commands (see subscription.hpp).
+  command_result add_policy(std::string name, policy_handler handler);
+
   /// The codec of a registered type, to add upcasters before start().
   template <aggregate A>
   store::event_codec<typename A::event>& codec() {
@@ -107,8 +134,17 @@ public:
   /// command is refused at the door: overloaded, shutting_down, invalid_argument).
   template <aggregate A, class Command>
   void send(std::string_view id, Command command, std::function<void(command_result)> on_result) {
+    send<A>(id, std::move(command), std::nullopt, std::move(on_result));
+  }
+
+  /// Sends an idempotent command: sent again with the same causation, it takes effect once and gets the first
+  /// answer again (see causation).
+  template <aggregate A, class Command>
+  void send(std::string_view id, Command command, std::optional<causation> cause,
+            std::function<void(command_result)> on_result) {
     detail::request_envelope<A> request{typename A::command{std::move(command)}, std::move(on_result), nullptr,
-                                        std::chrono::steady_clock::now() + core_->config.command_timeout};
+                                        std::chrono::steady_clock::now() + core_->config.command_timeout,
+                                        std::move(cause), false};
     if (auto refused = admit<A>(id)) {
       request.on_result(std::move(*refused));
       return;
@@ -134,7 +170,7 @@ public:
   /// pointer valid only during the call (nullptr when there is no such aggregate).
   template <aggregate A>
   void query(std::string_view id, std::function<void(const aggregate_root<A>*, const command_result&)> f) {
-    detail::request_envelope<A> request{{}, nullptr, std::move(f), {}};
+    detail::request_envelope<A> request{{}, nullptr, std::move(f), {}, std::nullopt, false};
     if (auto refused = admit<A>(id)) {
       request.on_query(nullptr, *refused);
       return;
@@ -160,6 +196,17 @@ public:
   caf::actor gateway() {
     return type_of<A>()->gateway;
   }
+
+  /// Adds a projection kept in cairn's store: exactly once in effect (see subscription.hpp). Its name is its
+  /// tracking key and the prefix of its keys ("<name>/<key>"). Before or after start(); a projection added to a
+  /// running runtime catches up from the log, then goes live. Errors: invalid_argument (empty or taken name).
+  command_result add_projection(std::string name, projection_handler handler);
+
+  /// Adds a subscriber whose effects are elsewhere: at least once, the event's position is its idempotency key.
+  command_result add_subscriber(std::string name, subscriber_handler handler);
+
+  /// Every subscription's position, lag and state.
+  std::vector<subscription_status> subscriptions() const;
 
   caf::actor_system& system();
   store::event_store& store();
@@ -233,6 +280,75 @@ private:
   /// The housekeeping thread: advances the directories' clocks and passivates idle instances.
   void housekeep();
 
+  command_result add_subscription(std::string name, detail::subscription_handlers handlers);
+  void spawn_subscription(const std::shared_ptr<detail::route>& r, const detail::subscription_handlers& handlers);
+
+  /// Sends `cmd` to the first of `Targets` whose commands include its type.
+  template <aggregate Target, aggregate... Rest, class Command>
+  void send_to_target(const std::string& id, const Command& cmd, const causation& cause,
+                      detail::result_callback done) {
+    if constexpr (detail::variant_holds<typename Target::command, Command>)
+      send<Target>(id, cmd, cause, std::move(done));
+    else if constexpr (sizeof...(Rest) > 0)
+      send_to_target<Rest...>(id, cmd, cause, std::move(done));
+    else
+      static_assert(sizeof...(Rest) > 0, "no registered target aggregate takes this outgoing command");
+  }
+
+  /// The input policy of process manager P: decodes events of its input aggregates and routes them.
+  template <process_manager P, aggregate... Inputs>
+  void route_input(const store::stored_event& e, policy_actions& out, std::tuple<Inputs...>*) {
+    (route_input_of<P, Inputs>(e, out), ...);
+  }
+
+  template <process_manager P, aggregate Input>
+  void route_input_of(const store::stored_event& e, policy_actions& out) {
+    std::string_view stream = e.stream;
+    auto prefix = std::string{Input::type_name} + "-";
+    if (!stream.starts_with(prefix))
+      return;
+    auto source_id = std::string{stream.substr(prefix.size())};
+    auto events = input_codec<Input>().decode(e);
+    if (!events)
+      throw std::runtime_error{events.error().to_string()}; // caught by the subscription: retried, not skipped
+    for (const auto& event : *events) {
+      std::visit(
+        [&](const auto& x) {
+          if constexpr (requires { P::route(x, std::string_view{}); }) {
+            auto routed = P::route(x, source_id);
+            if (!routed)
+              return;
+            causation cause{"route:" + std::string{P::type_name}, e.position};
+            out.add([this, routed = std::move(*routed), cause](auto done) {
+              send<P>(routed.id, routed.command, cause, [done](command_result r) { done(r); });
+            });
+          }
+        },
+        event);
+    }
+  }
+
+  template <aggregate A>
+  static const store::event_codec<typename A::event>& input_codec() {
+    static const store::event_codec<typename A::event> codec;
+    return codec;
+  }
+
+  /// Activates every instance of P that has commands due (after a crash, nothing else would).
+  template <process_manager P>
+  void resume_open_processes() {
+    auto prefix = std::string{detail::open_process_prefix} + std::string{P::type_name} + "-";
+    std::string after;
+    for (;;) {
+      auto page = core_->store->scan_projection(prefix, after, 1024);
+      if (!page || page->empty())
+        return;
+      for (const auto& [key, value] : *page)
+        query<P>(std::string_view{key}.substr(prefix.size()), [](const aggregate_root<P>*, const command_result&) {});
+      after = page->back().first;
+    }
+  }
+
   template <aggregate A>
   void route(std::string_view id, detail::request_envelope<A>&& request) {
     type_of<A>()->type.instances->dispatch(
@@ -243,6 +359,11 @@ private:
   std::unique_ptr<caf::actor_system_config> system_config_;
   std::unique_ptr<caf::actor_system> system_;
   std::unordered_map<std::type_index, std::unique_ptr<registered_base>> types_;
+  /// Subscriptions by name, with what they do; spawned at start (or when added to a running runtime).
+  std::vector<std::pair<std::shared_ptr<detail::route>, detail::subscription_handlers>> subscriptions_;
+  /// One per process manager type: resumes its open instances at start.
+  std::vector<std::function<void()>> resume_;
+  mutable std::mutex subscriptions_mutex_;
   std::mutex housekeeping_mutex_;
   std::condition_variable housekeeping_wake_;
   bool housekeeping_stop_ = false;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cairn/aggregate.hpp>
+#include <cairn/process_manager.hpp>
 #include <cairn/runtime/command_result.hpp>
 #include <cairn/runtime/detail/directory.hpp>
 #include <cairn/runtime/detail/messages.hpp>
@@ -19,8 +20,11 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <exception>
+#include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,6 +32,22 @@ namespace cairn::detail {
 
 /// Replay reads a stream in chunks of this many events, so activation memory stays bounded.
 inline constexpr std::size_t replay_chunk = 1024;
+
+/// The outbox entry type of a process manager (void for other aggregates).
+template <class A>
+struct outgoing_of_t {
+  using type = void*;
+};
+template <process_manager P>
+struct outgoing_of_t<P> {
+  using type = outgoing_command<typename P::outgoing>;
+};
+template <class A>
+using outgoing_of = typename outgoing_of_t<A>::type;
+
+/// Key of the marker that a process instance has commands due: kept in the same batch as its events, scanned at
+/// start so that a process interrupted by a crash is resumed without waiting for a new input.
+inline constexpr std::string_view open_process_prefix = "cairn.open-process/";
 
 /// Everything the runtime keeps for one registered aggregate type.
 template <aggregate A>
@@ -45,6 +65,8 @@ struct aggregate_type {
   const std::string stream_prefix;
   store::event_codec<typename A::event> codec;
   std::unique_ptr<directory> instances;
+  /// Process managers only: sends one outbox command to its target, idempotently.
+  std::function<void(const outgoing_of<A>&, const causation&, result_callback)> send_outgoing;
 };
 
 /// Reads an instance's committed state: snapshot, then replay. Runs on the activation pool.
@@ -108,6 +130,13 @@ public:
       },
       [this](loaded_atom, load_outcome_ptr<A>& outcome) { on_loaded(*outcome); },
       [this](committed_atom, command_result& result) { on_committed(std::move(result)); },
+      [this](outbox_atom, std::uint64_t step, command_result& result) { on_outbox_answer(step, result); },
+      [this](resend_atom) {
+        if (phase_ == phase::ready)
+          send_outbox();
+        else
+          delayed_send(this, std::chrono::milliseconds{10}, resend_atom::value);
+      },
       [this](passivate_atom) {
         // Idle too long, or asked to make room: stop as soon as idle (now, or once the requests in hand are
         // answered). The directory decides when; a CAF receive timeout per instance would cost a clock entry per
@@ -136,6 +165,8 @@ private:
       last_snapshot_version_ = outcome.snapshot_version;
     }
     phase_ = phase::ready;
+    if (load_error_.empty())
+      send_outbox();
     drain();
     if (!load_error_.empty())
       try_passivate(); // the next request activates a fresh instance that reads the store again
@@ -143,11 +174,16 @@ private:
 
   void on_committed(command_result result) {
     phase_ = phase::ready;
-    if (result.ok()) {
+    if (result.ok() && recorded_rejection_) {
+      // The rejection of an idempotent command is stored (so that a redelivery gets it again); nothing else was.
+      answer(*std::exchange(recorded_rejection_, std::nullopt));
+    } else if (result.ok()) {
       if (pending_snapshot_)
         last_snapshot_version_ = result.version;
       answer(std::move(result));
+      send_outbox();
     } else {
+      recorded_rejection_.reset();
       answer(std::move(result));
       // The events were applied in anticipation; the store does not have them: read back what it has.
       start_loading();
@@ -190,6 +226,7 @@ private:
 
   void run_command(request_envelope<A>& request) {
     pending_reply_ = std::move(request.on_result);
+    internal_ = request.internal;
     if (std::chrono::steady_clock::now() > request.deadline)
       return answer(command_result::failure(command_errc::timeout, "command to " + describe() +
                                                                       " was not started before its deadline"));
@@ -199,12 +236,17 @@ private:
                               request.command);
     if (!root_.exists() && (!creates || root_.version() > 0))
       return answer(command_result::failure(command_errc::not_found, describe() + " does not exist"));
+    cause_ = std::move(request.cause);
+    if (cause_ && answered_before())
+      return;
     std::vector<typename A::event> events;
     try {
       auto verdict = root_.decide(request.command);
       if (!verdict) {
         auto r = command_result::failure(command_errc::rejected, verdict.error().message);
         r.version = root_.version();
+        if (cause_)
+          return record_rejection(std::move(r));
         return answer(std::move(r));
       }
       events = std::move(verdict).events();
@@ -218,6 +260,89 @@ private:
       return answer(std::move(r));
     }
     commit(events);
+  }
+
+  /// An idempotent command seen before: answers what it got the first time. Returns false when it is new.
+  bool answered_before() {
+    auto prior = type_.core.store->causation(type_.stream_name(root_.id()), cause_->source);
+    if (!prior) {
+      answer(command_result::failure(command_errc::storage_failure, prior.error().to_string()));
+      return true;
+    }
+    if (!*prior || (*prior)->sequence < cause_->sequence)
+      return false;
+    const auto& p = **prior;
+    if (p.sequence > cause_->sequence) {
+      answer(command_result::failure(command_errc::rejected, "superseded: " + describe() + " has handled " +
+                                                                cause_->source + " #" + std::to_string(p.sequence) +
+                                                                " after #" + std::to_string(cause_->sequence)));
+    } else if (p.accepted) {
+      command_result r;
+      r.version = p.version;
+      answer(std::move(r));
+    } else {
+      auto r = command_result::failure(command_errc::rejected, p.message);
+      r.version = root_.version();
+      answer(std::move(r));
+    }
+    return true;
+  }
+
+  /// Stores the rejection of an idempotent command (no event) before answering it.
+  void record_rejection(command_result rejection) {
+    store::append_request append;
+    append.stream = type_.stream_name(root_.id());
+    append.expected_version = root_.version();
+    append.causation = store::causation_record{cause_->source, cause_->sequence, false, rejection.message, 0};
+    recorded_rejection_ = std::move(rejection);
+    phase_ = phase::committing;
+    type_.core.commits->submit(std::move(append), caf::actor_cast<caf::actor>(this));
+  }
+
+  /// Process managers: sends every command the state says is due and that is not already on its way.
+  void send_outbox() {
+    if constexpr (process_manager<A>) {
+      auto due = root_.state().outbox();
+      // A step stays "sent" until its result is recorded (it leaves the outbox), so that no step goes out twice
+      // while its answer is on the way to being recorded.
+      std::erase_if(outbox_sent_, [&](std::uint64_t step) {
+        return std::none_of(due.begin(), due.end(), [step](const auto& o) { return o.step == step; });
+      });
+      for (auto& out : due) {
+        if (!outbox_sent_.insert(out.step).second)
+          continue;
+        auto self = caf::actor_cast<caf::actor>(this);
+        auto step = out.step;
+        type_.send_outgoing(out, causation{type_.stream_name(root_.id()), step},
+                            [self, step](command_result r) {
+                              caf::anon_send(self, outbox_atom::value, step, std::move(r));
+                            });
+      }
+    }
+  }
+
+  /// Process managers: records a sent command's answer as a command of the instance itself.
+  void on_outbox_answer(std::uint64_t step, const command_result& result) {
+    if constexpr (process_manager<A>) {
+      bool transient = result.code == command_errc::overloaded || result.code == command_errc::timeout ||
+                       result.code == command_errc::storage_failure || result.code == command_errc::shutting_down ||
+                       result.code == command_errc::conflict;
+      if (transient) {
+        // Not an answer about the command itself: send it again later (the target dedups).
+        outbox_sent_.erase(step);
+        delayed_send(this, std::chrono::milliseconds{100}, resend_atom::value);
+        return;
+      }
+      request_envelope<A> r;
+      r.command = A::result_command(step, result.ok(), result.message);
+      r.deadline = std::chrono::steady_clock::time_point::max();
+      r.internal = true;
+      backlog_.push_back(std::move(r));
+      drain();
+    } else {
+      (void) step;
+      (void) result;
+    }
   }
 
   void commit(const std::vector<typename A::event>& events) {
@@ -239,6 +364,15 @@ private:
       start_loading();
       return;
     }
+    if (cause_)
+      append.causation = store::causation_record{cause_->source, cause_->sequence, true, {}, 0};
+    if constexpr (process_manager<A>) {
+      auto marker = std::string{open_process_prefix} + append.stream;
+      if (root_.state().outbox().empty())
+        append.puts.push_back(store::projection_put{std::move(marker), std::nullopt});
+      else
+        append.puts.push_back(store::projection_put{std::move(marker), std::string{}});
+    }
     pending_snapshot_ = false;
     if constexpr (snapshottable<A>) {
       auto interval = type_.core.config.snapshot_interval;
@@ -252,6 +386,11 @@ private:
   }
 
   void answer(command_result result) {
+    cause_.reset();
+    if (internal_) {
+      internal_ = false;
+      return; // a process manager's own record of a result: nobody waits for it
+    }
     auto reply = std::move(pending_reply_);
     pending_reply_ = nullptr;
     guarded([&] { reply(std::move(result)); });
@@ -295,6 +434,10 @@ private:
   std::uint64_t last_snapshot_version_ = 0;
   std::string load_error_;
   result_callback pending_reply_;
+  bool internal_ = false;
+  std::optional<causation> cause_;
+  std::optional<command_result> recorded_rejection_;
+  std::set<std::uint64_t> outbox_sent_; ///< process managers: steps sent and not yet answered
   std::vector<request_envelope<A>> backlog_;
   std::size_t next_ = 0;
 };

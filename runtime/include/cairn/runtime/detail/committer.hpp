@@ -1,5 +1,6 @@
 // The committer: the one writer of the runtime. It drains every queued append into one group append (one
-// RocksDB write, one fsync in durable mode) and answers each aggregate actor with a `committed` message.
+// RocksDB write, one fsync in durable mode), answers each submitter with a `committed` message, and hands the
+// committed events, in position order, to the router.
 //
 // It runs on its own plain thread so that a blocking write never occupies a CAF scheduler thread; in
 // deterministic mode the test driver calls run_once() instead.
@@ -7,6 +8,7 @@
 // Thread-safety: submit() from any thread; run_once() from one thread at a time.
 #pragma once
 
+#include <cairn/runtime/detail/router.hpp>
 #include <cairn/store/event_store.hpp>
 
 #include <caf/actor.hpp>
@@ -30,7 +32,7 @@ struct committer_stats {
 class committer {
 public:
   /// `threaded` false: deterministic mode, nothing is written until run_once().
-  committer(store::event_store& store, std::size_t max_batch, bool threaded);
+  committer(store::event_store& store, router& feed, std::size_t max_batch, bool threaded);
   ~committer();
   committer(const committer&) = delete;
   committer& operator=(const committer&) = delete;
@@ -49,14 +51,18 @@ public:
 private:
   void work();
   std::size_t write_batch(std::vector<store::append_request>& requests, std::vector<caf::actor>& reply_to);
+  void publish(std::span<store::append_request> requests,
+               const std::vector<store::result<store::append_receipt>>& results);
 
   store::event_store& store_;
+  router& feed_;
   const std::size_t max_batch_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::vector<store::append_request> queued_requests_;
   std::vector<caf::actor> queued_reply_to_;
   bool stopping_ = false;
+  bool stopped_ = false; ///< after stop(): submissions are answered shutting_down at once
   committer_stats stats_;
   std::thread thread_;
 };

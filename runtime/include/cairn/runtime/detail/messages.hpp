@@ -4,6 +4,7 @@
 
 #include <cairn/aggregate.hpp>
 #include <cairn/runtime/command_result.hpp>
+#include <cairn/store/event_store.hpp>
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
@@ -11,7 +12,10 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <type_traits>
+#include <variant>
 
 namespace cairn::detail {
 
@@ -19,6 +23,18 @@ using committed_atom = caf::atom_constant<caf::atom("committed")>;
 using loaded_atom = caf::atom_constant<caf::atom("loaded")>;
 using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
 using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
+using events_atom = caf::atom_constant<caf::atom("events")>;
+using catch_up_atom = caf::atom_constant<caf::atom("catch_up")>;
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
+using outbox_atom = caf::atom_constant<caf::atom("outbox")>;
+using resend_atom = caf::atom_constant<caf::atom("resend")>;
+using policy_atom = caf::atom_constant<caf::atom("policy")>;
+
+/// True when the std::variant `V` has `T` among its alternatives.
+template <class V, class T>
+inline constexpr bool variant_holds = false;
+template <class... Ts, class T>
+inline constexpr bool variant_holds<std::variant<Ts...>, T> = (std::is_same_v<Ts, T> || ...);
 
 /// Receives the answer to a command; runs on the aggregate's actor thread, so it must be quick.
 using result_callback = std::function<void(command_result)>;
@@ -31,6 +47,10 @@ struct request_envelope {
   /// Set for a query: called with the committed state (nullptr when the aggregate does not exist) and the error.
   std::function<void(const aggregate_root<A>*, const command_result&)> on_query;
   std::chrono::steady_clock::time_point deadline;
+  /// Set for an idempotent command (policies, process managers).
+  std::optional<causation> cause;
+  /// A command the instance sent itself (a process manager recording a result): not admitted, not counted.
+  bool internal = false;
 };
 
 /// What an activation read from the store: the state as committed, or why it could not be read.
@@ -51,4 +71,6 @@ template <class A>
 struct allowed_unsafe_message_type<cairn::detail::request_envelope<A>> : std::true_type {};
 template <class A>
 struct allowed_unsafe_message_type<cairn::detail::load_outcome_ptr<A>> : std::true_type {};
+template <>
+struct allowed_unsafe_message_type<std::shared_ptr<const std::vector<cairn::store::stored_event>>> : std::true_type {};
 } // namespace caf

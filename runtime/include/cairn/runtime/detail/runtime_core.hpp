@@ -4,6 +4,7 @@
 #include <cairn/runtime/config.hpp>
 #include <cairn/runtime/detail/committer.hpp>
 #include <cairn/runtime/detail/directory.hpp>
+#include <cairn/runtime/detail/router.hpp>
 #include <cairn/runtime/detail/work_pool.hpp>
 #include <cairn/store/event_store.hpp>
 
@@ -16,6 +17,7 @@ namespace cairn::detail {
 struct runtime_core {
   runtime_config config;
   std::unique_ptr<store::event_store> store;
+  std::unique_ptr<router> feed;
   std::unique_ptr<committer> commits;
   std::unique_ptr<work_pool> loader;
   activation_budget budget;
