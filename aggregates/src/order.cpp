@@ -103,7 +103,7 @@ decision<event> order::handle(const submit_order&) const {
     return reject("order is already " + std::string{to_string(status_)});
   if (lines_.empty())
     return reject("order is empty");
-  return event{order_submitted{}};
+  return event{order_submitted{lines_}};
 }
 
 decision<event> order::handle(const confirm_order&) const {
@@ -135,6 +135,7 @@ void order::apply(const line_removed& e) {
 }
 
 void order::apply(const order_submitted&) {
+  // The event's lines are the ones the line events already gave the state.
   status_ = order_status::submitted;
 }
 

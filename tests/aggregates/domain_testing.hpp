@@ -178,13 +178,14 @@ std::vector<std::string_view> event_types(std::type_identity<std::variant<Es...>
   return {Es::event_type...};
 }
 
-/// Every event type is named "<type_name>.<something>", and no name is used twice.
+/// Every event type is named "<prefix>.<something>" (the prefix is the type_name unless given), and no name is
+/// used twice.
 template <aggregate A>
-void check_event_types() {
+void check_event_types(std::string_view type_prefix = A::type_name) {
   const auto names = event_types(std::type_identity<typename A::event>{});
   const std::set<std::string_view> distinct(names.begin(), names.end());
   CHECK(distinct.size() == names.size());
-  const std::string prefix = std::string{A::type_name} + ".";
+  const std::string prefix = std::string{type_prefix} + ".";
   for (auto name : names) {
     INFO(name);
     CHECK(name.starts_with(prefix));

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <string_view>
@@ -55,7 +56,8 @@ TEST_CASE("order: every command and event survives inspect", "[order]") {
     create_order{"c-1"}, add_line{"p-1", "Pen", 3, amount("1.25")}, remove_line{"p-1"}, submit_order{},
     confirm_order{}, reject_order{"out of stock"}});
   cairn::testing::check_round_trips(std::vector<order::event>{
-    order_created{"c-1"}, line_added{"p-1", "Pen", 3, amount("1.25")}, line_removed{"p-1"}, order_submitted{},
+    order_created{"c-1"}, line_added{"p-1", "Pen", 3, amount("1.25")}, line_removed{"p-1"},
+    order_submitted{{order_line{"p-1", "Pen", 3, amount("1.25")}, order_line{"p-1", "Pen", 1, amount("1.20")}}},
     order_confirmed{}, order_rejected{"out of stock"}});
 }
 
@@ -158,6 +160,18 @@ TEST_CASE("order: submit_order needs a non-empty draft", "[order]") {
   require_accepted(root, submit_order{});
   CHECK(root.state().status() == order_status::submitted);
   require_rejected(root, submit_order{}, "order is already submitted");
+}
+
+TEST_CASE("order: order_submitted carries the lines as submitted", "[order]") {
+  auto root = draft_order();
+  require_accepted(root, add_line{"pen", "Pen", 2, amount("1.50")});
+  require_accepted(root, add_line{"ink", "Ink", 1, amount("4.00")});
+  require_accepted(root, add_line{"pen", "Pen", 1, amount("1.40")});
+  require_accepted(root, remove_line{"ink"});
+  const auto events = require_accepted(root, submit_order{});
+  const std::vector<order_line> lines{{"pen", "Pen", 2, amount("1.50")}, {"pen", "Pen", 1, amount("1.40")}};
+  CHECK(events == std::vector<order::event>{order_submitted{lines}});
+  CHECK(std::ranges::equal(root.state().lines(), lines));
 }
 
 TEST_CASE("order: a submitted order's lines no longer change", "[order]") {

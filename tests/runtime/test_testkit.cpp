@@ -17,7 +17,7 @@ TEST_CASE("test kit: an order takes lines while a draft, then submits", "[testki
   aggregate_test<order> t;
   CHECK(t.when(create_order{"c-1"}).then_events({order_created{"c-1"}}));
   CHECK(t.when(add_line{"p-1", "Pen", 2, money{150}}).then_events({line_added{"p-1", "Pen", 2, money{150}}}));
-  CHECK(t.when(submit_order{}).then_events({order_submitted{}}));
+  CHECK(t.when(submit_order{}).then_events({order_submitted{{order_line{"p-1", "Pen", 2, money{150}}}}}));
   CHECK(t.when(add_line{"p-2", "Ink", 1, money{100}}).then_error(command_errc::rejected));
   CHECK(t.then_state([](const order& o) { return o.status() == order_status::submitted && o.lines().size() == 1; }));
 }

@@ -158,10 +158,11 @@ struct line_removed {
   friend bool operator==(const line_removed&, const line_removed&) = default;
 };
 
-/// The draft was submitted.
+/// The draft was submitted, with its lines as they now stand: the stock saga learns them from this event alone.
 struct order_submitted {
   static constexpr std::string_view event_type = "order.submitted";
   static constexpr std::uint32_t schema_version = 1;
+  std::vector<order_line> lines;
 
   friend bool operator==(const order_submitted&, const order_submitted&) = default;
 };
@@ -199,8 +200,8 @@ auto inspect(Inspector& f, line_removed& x) {
 }
 
 template <class Inspector>
-auto inspect(Inspector& f, order_submitted&) {
-  return f();
+auto inspect(Inspector& f, order_submitted& x) {
+  return f(x.lines);
 }
 
 template <class Inspector>
