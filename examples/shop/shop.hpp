@@ -1,0 +1,45 @@
+// The example shop: orders, products and accounts, the two sagas (order fulfillment with stock, money transfer)
+// and two read models, wired onto one cairn runtime. Used by the saga tests, the crash test and the benchmarks.
+//
+// Read models (projections kept in cairn's store, exactly once in effect):
+//   * orders_by_customer: "<customer>/<order id>" for every order created;
+//   * stock_levels: "<product id>" -> "<on hand> <reserved>".
+//
+// Thread-safety: register_shop() before runtime::start(); the queries from any thread.
+#pragma once
+
+#include <cairn/runtime/runtime.hpp>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace cairn::shop {
+
+inline constexpr std::string_view orders_by_customer = "orders_by_customer";
+inline constexpr std::string_view stock_levels = "stock_levels";
+
+/// Registers the aggregates, the process managers and the projections.
+void register_shop(runtime& rt);
+
+/// The read models' handlers, also usable to rebuild a read model from the log.
+void project_orders_by_customer(const store::stored_event& e, projection_writer& w);
+void project_stock_levels(const store::stored_event& e, projection_writer& w, const store::event_store& s);
+
+struct stock_level {
+  std::int64_t on_hand = 0;
+  std::int64_t reserved = 0;
+  friend bool operator==(const stock_level&, const stock_level&) = default;
+};
+
+/// The ids of a customer's orders, from the read model.
+std::vector<std::string> orders_of(const store::event_store& s, std::string_view customer);
+
+/// A product's stock, from the read model (nullopt when unknown).
+std::optional<stock_level> stock_of(const store::event_store& s, std::string_view product);
+
+/// Every key and value of a read model, in key order (for comparisons with a rebuild).
+std::map<std::string, std::string> read_model(const store::event_store& s, std::string_view projection);
+
+} // namespace cairn::shop
