@@ -49,13 +49,13 @@ void project_orders_by_customer(const store::stored_event& e, projection_writer&
   w.put(created.customer_id + "/" + std::string{id_in(e, domains::orders::order::type_name)}, std::string{});
 }
 
-void project_stock_levels(const store::stored_event& e, projection_writer& w, const store::event_store& s) {
+void project_stock_levels(const store::stored_event& e, projection_writer& w, const projection_lookup& committed) {
   using namespace domains::inventory;
   std::string_view type = e.event.type;
   if (!type.starts_with("product."))
     return;
   auto product_id = std::string{id_in(e, product::type_name)};
-  auto current = w.get(s, product_id);
+  auto current = w.get(product_id, committed);
   auto level = current ? parse_stock(*current) : stock_level{};
   if (type == product_registered::event_type)
     level.on_hand = decode_or_throw<product_registered>(e).initial_stock;
@@ -83,8 +83,9 @@ void register_shop(runtime& rt) {
   rt.register_process_manager<fulfillment::order_fulfillment, inventory::product, orders::order>();
   rt.register_process_manager<transfers::transfer, accounts::account>();
   rt.add_projection(std::string{orders_by_customer}, project_orders_by_customer);
-  rt.add_projection(std::string{stock_levels},
-                    [&rt](const store::stored_event& e, projection_writer& w) { project_stock_levels(e, w, rt.store()); });
+  rt.add_projection(std::string{stock_levels}, [&rt](const store::stored_event& e, projection_writer& w) {
+    project_stock_levels(e, w, [&](std::string_view key) { return w.get(rt.store(), key); });
+  });
 }
 
 std::vector<std::string> orders_of(const store::event_store& s, std::string_view customer) {

@@ -11,6 +11,8 @@
 #include <cairn/runtime/runtime.hpp>
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <map>
 #include <string>
 #include <vector>
@@ -23,9 +25,12 @@ inline constexpr std::string_view stock_levels = "stock_levels";
 /// Registers the aggregates, the process managers and the projections.
 void register_shop(runtime& rt);
 
+/// Reads a read model's committed value of a key (without the projection's prefix).
+using projection_lookup = std::function<std::optional<std::string>(std::string_view key)>;
+
 /// The read models' handlers, also usable to rebuild a read model from the log.
 void project_orders_by_customer(const store::stored_event& e, projection_writer& w);
-void project_stock_levels(const store::stored_event& e, projection_writer& w, const store::event_store& s);
+void project_stock_levels(const store::stored_event& e, projection_writer& w, const projection_lookup& committed);
 
 struct stock_level {
   std::int64_t on_hand = 0;

@@ -56,6 +56,10 @@ public:
   /// The value as this chunk left it, else as committed (nullopt when absent).
   std::optional<std::string> get(const store::event_store& store, std::string_view key) const;
 
+  /// The value as this chunk left it, else what `committed(key)` says (for rebuilds outside the store).
+  std::optional<std::string> get(std::string_view key,
+                                 const std::function<std::optional<std::string>(std::string_view)>& committed) const;
+
   std::vector<store::projection_put> take() {
     return std::exchange(puts_, {});
   }
