@@ -220,7 +220,7 @@ TEST_CASE("store/projection_state: scans by prefix, after a key, bounded", "[sto
         errc::invalid_argument);
 }
 
-TEST_CASE("store/projection_state: limits; an invalid request writes nothing", "[store][projection_state]") {
+TEST_CASE("store/projection_state: limits, and an invalid request writes nothing", "[store][projection_state]") {
   temp_dir dir;
   auto s = open_store(dir.path().string(), durability::buffered);
   const auto invalid = [&](const append_request& r) {
