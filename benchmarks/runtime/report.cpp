@@ -93,6 +93,12 @@ std::vector<column> columns() {
     {"bytes/aggregate", field(&result::rss_bytes_per_aggregate, count)},
     {"fdatasync p50 us", field(&result::fdatasync_p50_us, micros)},
     {"p50/fdatasync", field(&result::p50_vs_fdatasync, two_decimals)},
+    {"max active", field(&result::max_active, count)},
+    {"peak active", field(&result::peak_active, count)},
+    {"activations", field(&result::activations, count)},
+    {"completed", field(&result::transfers_completed, count)},
+    {"refunded", field(&result::transfers_compensated, count)},
+    {"appends/s", field(&result::appends_per_s, count)},
     {"spread of runs", [](const result& r) -> std::optional<std::string> {
        if (r.runs < 2 || !r.headline_min || !r.headline_max)
          return std::nullopt;
@@ -163,6 +169,12 @@ void print_json(std::ostream& out, const result& r) {
   j["replay_events_per_s"] = or_null(r.replay_events_per_s);
   j["fdatasync_p50_us"] = or_null(r.fdatasync_p50_us);
   j["p50_vs_fdatasync"] = or_null(r.p50_vs_fdatasync);
+  j["max_active"] = or_null(r.max_active);
+  j["activations"] = or_null(r.activations);
+  j["peak_active"] = or_null(r.peak_active);
+  j["transfers_completed"] = or_null(r.transfers_completed);
+  j["transfers_compensated"] = or_null(r.transfers_compensated);
+  j["appends_per_s"] = or_null(r.appends_per_s);
   j["runs"] = r.runs;
   j["headline_min"] = or_null(r.headline_min);
   j["headline_max"] = or_null(r.headline_max);
