@@ -1,5 +1,7 @@
 #include "report.hpp"
 
+#include "format.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -29,31 +31,6 @@ double headline(const result& r) {
 template <class T>
 nlohmann::ordered_json or_null(const std::optional<T>& v) {
   return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
-}
-
-/// 1234567.8 -> "1,234,568"
-std::string grouped(double v) {
-  auto digits = std::to_string(static_cast<long long>(std::llround(v)));
-  const bool negative = !digits.empty() && digits[0] == '-';
-  std::string out;
-  const std::size_t first = negative ? 1 : 0;
-  for (std::size_t i = first; i < digits.size(); ++i) {
-    if (i > first && (digits.size() - i) % 3 == 0)
-      out.push_back(',');
-    out.push_back(digits[i]);
-  }
-  return negative ? "-" + out : out;
-}
-
-std::string fixed(double v, int decimals) {
-  std::ostringstream s;
-  s << std::fixed << std::setprecision(decimals) << v;
-  return s.str();
-}
-
-/// Latencies: three significant figures are all a histogram bucket can tell.
-std::string micros(double v) {
-  return v >= 100 ? grouped(v) : fixed(v, v >= 10 ? 1 : 2);
 }
 
 struct column {
