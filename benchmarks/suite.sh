@@ -8,7 +8,8 @@
 #
 # Lines of results.jsonl, by "kind":
 #   machine  cores, cpu, memory_kb, kernel, compiler, filesystem, commit, dirty, date, load_start
-#   run      id, command, result (one cairn-bench --json line; an invocation gives one line per system)
+#   run      id, command, wall_seconds (of the whole invocation), result (one cairn-bench --json line; an
+#            invocation gives one line per system)
 #   store    command, result (one store-bench --json line)
 #   micro    command (the Google Benchmark output is OUT_DIR/micro.json)
 #   suite    wall_seconds, load_end
@@ -24,14 +25,17 @@ start=$(date +%s.%N)
 log() { printf '[bench] %s\n' "$*" >&2; }
 # No quotes or backslashes in what is written: enough for the values below.
 clean() { tr -d '"\\' <<<"$1"; }
+seconds_since() { awk -v s="$1" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }'; }
+compiler=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build_dir/CMakeCache.txt")
+filesystem=$(findmnt -n -o FSTYPE --target "${TMPDIR:-/tmp}" 2>/dev/null || stat -f -c %T "${TMPDIR:-/tmp}")
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 dirty=false
 git diff --quiet HEAD 2>/dev/null || dirty=true
 printf '{"kind":"machine","cores":%d,"cpu":"%s","memory_kb":%d,"kernel":"%s","compiler":"%s","filesystem":"%s","commit":"%s","dirty":%s,"date":"%s","load_start":"%s"}\n' \
   "$(nproc)" "$(clean "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)")" \
-  "$(awk '/^MemTotal/ {print $2}' /proc/meminfo)" "$(uname -r)" "$(clean "$(c++ --version | head -1)")" \
-  "$(stat -f -c %T "${TMPDIR:-/tmp}")" "$commit" "$dirty" "$(date -u '+%Y-%m-%d %H:%M UTC')" \
+  "$(awk '/^MemTotal/ {print $2}' /proc/meminfo)" "$(uname -r)" "$(clean "$("${compiler:-c++}" --version | head -1)")" \
+  "$filesystem" "$commit" "$dirty" "$(date -u '+%Y-%m-%d %H:%M UTC')" \
   "$(cut -d' ' -f1-3 /proc/loadavg)" >> "$results"
 
 # run ID ARGS...: one cairn-bench invocation; its result lines, wrapped with the id and the exact command.
@@ -40,10 +44,14 @@ run() {
   shift
   local command="$bin/cairn-bench $* --json"
   log "$id: $command"
-  local lines
+  local lines began wall
+  began=$(date +%s.%N)
   lines=$("$bin/cairn-bench" "$@" --json)
+  wall=$(seconds_since "$began")
+  log "$id: $wall s"
   while IFS= read -r line; do
-    printf '{"kind":"run","id":"%s","command":"%s","result":%s}\n' "$id" "$command" "$line" >> "$results"
+    printf '{"kind":"run","id":"%s","command":"%s","wall_seconds":%s,"result":%s}\n' "$id" "$command" "$wall" \
+      "$line" >> "$results"
   done <<<"$lines"
 }
 
@@ -70,24 +78,30 @@ run idle-memory-1m --scenario idle-memory --aggregates 1000000
 
 store_command="$bin/store-bench --reps 1 --json"
 log "store: $store_command"
-"$bin/store-bench" --reps 1 --json | grep '^{' | while IFS= read -r line; do
-  printf '{"kind":"store","command":"%s","result":%s}\n' "$store_command" "$line" >> "$results"
-done
+began=$(date +%s.%N)
+store_lines=$("$bin/store-bench" --reps 1 --json | grep '^{')
+wall=$(seconds_since "$began")
+while IFS= read -r line; do
+  printf '{"kind":"store","command":"%s","wall_seconds":%s,"result":%s}\n' "$store_command" "$wall" "$line" \
+    >> "$results"
+done <<<"$store_lines"
 micro_args=()
 if [ -x "$bin/store-micro-bench" ]; then
   micro_command="$bin/store-micro-bench --benchmark_min_time=0.2 --benchmark_out=$out_dir/micro.json --benchmark_out_format=json"
   log "micro: $micro_command"
-  $micro_command > /dev/null
-  printf '{"kind":"micro","command":"%s"}\n' "$micro_command" >> "$results"
+  began=$(date +%s.%N)
+  # Its console report goes nowhere: the JSON file has everything, and set -e still sees a failure.
+  $micro_command > /dev/null 2>&1
+  printf '{"kind":"micro","command":"%s","wall_seconds":%s}\n' "$micro_command" "$(seconds_since "$began")" \
+    >> "$results"
   micro_args=(--micro "$out_dir/micro.json")
 fi
 
-end=$(date +%s.%N)
-printf '{"kind":"suite","wall_seconds":%s,"load_end":"%s"}\n' "$(awk -v s="$start" -v e="$end" 'BEGIN {print e - s}')" \
+printf '{"kind":"suite","wall_seconds":%s,"load_end":"%s"}\n' "$(seconds_since "$start")" \
   "$(cut -d' ' -f1-3 /proc/loadavg)" >> "$results"
 
 log "writing docs/benchmarks.md and docs/img/"
 "$bin/bench-report" --results "$results" "${micro_args[@]}" --template benchmarks/report/benchmarks.md.in \
   --out docs/benchmarks.md --work-dir "$out_dir" --image-dir docs/img --image-link img
 gnuplot "$out_dir/plots.gp"
-log "done in $(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN {printf "%.0f", e - s}') s: docs/benchmarks.md"
+log "done in $(seconds_since "$start") s: docs/benchmarks.md"

@@ -67,6 +67,7 @@ std::vector<std::string> write_plots(const suite_results& results, const std::fi
         "set terminal pngcairo size 900,560 font ',11'\n"
         "set datafile missing '?'\n"
         "set logscale xy\n"
+        "set format y '%.0s%c'\n"
         "set grid\n"
         "set key outside right top\n"
         "set xlabel 'commands in flight'\n"

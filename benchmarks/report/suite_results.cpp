@@ -53,13 +53,15 @@ suite_results load_results(const std::filesystem::path& lines, const std::filesy
         throw std::runtime_error{where + ": a run line needs an id and a result"};
       // The lines of one invocation come together, in the order run.
       if (out.invocations.empty() || out.invocations.back().id != id)
-        out.invocations.push_back(invocation{id, j.value("command", ""), {}});
+        out.invocations.push_back(invocation{id, j.value("command", ""), j.value("wall_seconds", 0.0), {}});
       out.invocations.back().results.push_back(j["result"]);
     } else if (kind == "store") {
       out.store_bench_command = j.value("command", "");
+      out.store_bench_seconds = j.value("wall_seconds", 0.0);
       out.store_bench.push_back(j["result"]);
     } else if (kind == "micro") {
       out.micro_command = j.value("command", "");
+      out.micro_seconds = j.value("wall_seconds", 0.0);
     } else {
       throw std::runtime_error{where + ": unknown kind '" + kind + "'"};
     }

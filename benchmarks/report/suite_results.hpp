@@ -20,6 +20,7 @@ using json = nlohmann::json;
 struct invocation {
   std::string id;
   std::string command;
+  double wall_seconds = 0; ///< the whole invocation, set-up and checks included
   std::vector<json> results;
 
   /// The result line of `system`, or nullptr.
@@ -32,8 +33,10 @@ struct suite_results {
   std::vector<invocation> invocations; ///< in the order run
   std::vector<json> store_bench;      ///< store-bench --json lines
   std::string store_bench_command;
+  double store_bench_seconds = 0;
   json micro;                         ///< Google Benchmark's JSON output (may be null)
   std::string micro_command;
+  double micro_seconds = 0;
 
   /// The invocation with this id, or nullptr.
   const invocation* find(const std::string& id) const;
