@@ -17,6 +17,7 @@ namespace cairn::bench {
 namespace {
 
 constexpr std::size_t max_group_writers = 4096;
+constexpr std::uint64_t max_transfers = 100'000'000;
 
 constexpr std::array<std::pair<scenario_kind, std::string_view>, 8> scenario_names{{
   {scenario_kind::uniform, "uniform"},
@@ -163,6 +164,10 @@ std::optional<bench_options> parse_command_line(int argc, char** argv, int& exit
       opt.commands = 20'000;
     if (s == k::transfers && opt.aggregates < 2)
       throw CLI::ValidationError{"--aggregates", "a transfer needs two accounts: give at least 2"};
+    // transfers keeps a few bytes per transfer to check each one off.
+    if (s == k::transfers && *opt.commands > max_transfers)
+      throw CLI::ValidationError{"--commands", "transfers runs at most " + std::to_string(max_transfers) +
+                                                 " transfers"};
     if (lines->count() == 0)
       opt.lines = 5;
     if (events->count() == 0)
