@@ -136,7 +136,9 @@ void section(std::ostringstream& out, const suite_results& s, const std::string&
 
 std::string results_section(const suite_results& s) {
   std::ostringstream out;
-  const auto throughput = [](const invocation& inv) { return table(inv, throughput_columns()) + "\n" + appends_note(inv); };
+  const auto throughput = [](const invocation& inv) {
+    return table(inv, throughput_columns()) + "\n" + appends_note(inv);
+  };
   section(out, s, "uniform-durable", "uniform, durable", "", throughput);
   section(out, s, "uniform-buffered", "uniform, buffered", "", throughput);
   section(out, s, "orders", "orders (durable)", "", throughput);
@@ -215,12 +217,15 @@ std::string results_section(const suite_results& s) {
   section(out, s, "idle-memory-100k", "idle-memory, 100,000 aggregates", "", memory);
   section(out, s, "idle-memory-1m", "idle-memory, 1,000,000 aggregates", "", memory);
   section(out, s, "recovery", "recovery", "", [](const invocation& inv) {
+    const auto ms = [](double v) { return fixed(v, 2); };
     return table(inv, {
                         plain("events", [](const json& r) { return count_of(r, "events"); }),
                         plain("activation (first query) ms (spread)",
-                              [](const json& r) { return headline(r, "activation_ms", [](double v) { return fixed(v, 2); }); }),
-                        plain("replay during activation, events/s", [](const json& r) { return count_of(r, "events_per_s"); }),
-                        plain("global log read, events/s", [](const json& r) { return count_of(r, "replay_events_per_s"); }),
+                              [ms](const json& r) { return headline(r, "activation_ms", ms); }),
+                        plain("replay during activation, events/s",
+                              [](const json& r) { return count_of(r, "events_per_s"); }),
+                        plain("global log read, events/s",
+                              [](const json& r) { return count_of(r, "replay_events_per_s"); }),
                       });
   });
   return out.str();
@@ -376,7 +381,8 @@ std::string machine_section(const suite_results& s) {
     out << "* `fdatasync` of a 100-byte append, measured at the start of the suite (1,000 times, `"
         << probe->command << "`): **p50 " << micros(*number(*pr, "fdatasync_p50_us")) << " µs**.\n";
   out << "* " << m.value("compiler", "?") << " (Release, `-O3`), CAF 0.17.6, RocksDB 7.8.3 (Debian bookworm).\n"
-      << "* cairn at commit `" << m.value("commit", "?") << "`" << (m.value("dirty", false) ? " (with uncommitted changes)" : "")
+      << "* cairn at commit `" << m.value("commit", "?") << "`"
+      << (m.value("dirty", false) ? " (with uncommitted changes)" : "")
       << ", run on " << m.value("date", "?") << ".\n"
       << "* Load average when the suite started: " << m.value("load_start", "?")
       << "; when it ended: " << s.suite.value("load_end", "?")

@@ -84,14 +84,18 @@ std::optional<bench_options> parse_command_line(int argc, char** argv, int& exit
   std::vector<std::string> all_baselines{baseline_names.begin(), baseline_names.end()};
 
   app.add_option("--scenario", scenario, "What to measure")->capture_default_str()->check(CLI::IsMember(all_scenarios));
-  auto* aggregates = app.add_option("--aggregates", opt.aggregates,
-                                    "Aggregate instances (default: 10,000; lone 1,000; idle-memory 100,000); transfers: accounts")
-                       ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
+  auto* aggregates =
+    app.add_option("--aggregates", opt.aggregates,
+                   "Aggregate instances (default: 10,000; lone 1,000; idle-memory 100,000); transfers: accounts")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
   auto* in_flight =
-    app.add_option("--in-flight", opt.in_flight, "Commands in flight at once (default: 1,000; lone 1); transfers: transfers under way")
+    app.add_option("--in-flight", opt.in_flight,
+                   "Commands in flight at once (default: 1,000; lone 1); transfers: transfers under way")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
-  auto* commands_opt = app.add_option("--commands", commands, "Timed commands (default: 100,000; lone 2,000); transfers: transfers (default: 20,000)")
-                         ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40));
+  auto* commands_opt =
+    app.add_option("--commands", commands,
+                   "Timed commands (default: 100,000; lone 2,000); transfers: transfers (default: 20,000)")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40));
   auto* seconds_opt = app.add_option("--seconds", seconds, "Send timed commands for this long instead")
                         ->check(CLI::PositiveNumber)
                         ->excludes(commands_opt);
