@@ -278,6 +278,8 @@ struct goal {
   std::function<std::string(double)> show;
   double target;
   bool at_least; ///< else at most
+  /// A figure that cannot be right (for instance below a physical floor): why it is not judged.
+  std::function<std::optional<std::string>(double)> implausible = [](double) { return std::nullopt; };
 };
 
 std::string goals_section(const suite_results& s) {
@@ -301,7 +303,14 @@ std::string goals_section(const suite_results& s) {
     {"idle memory, 1,000,000 aggregates: ≤ 1.5 KB (1,536 bytes) resident per aggregate", "idle-memory-1m", "cairn",
      key("rss_bytes_per_aggregate"), [](double v) { return grouped(v) + " bytes"; }, 1536, false},
     {"lone durable: p50 ≤ 1.5x fdatasync p50", "lone", "cairn", key("p50_vs_fdatasync"),
-     [](double v) { return fixed(v, 2) + "x"; }, 1.5, false},
+     [](double v) { return fixed(v, 2) + "x"; }, 1.5, false,
+     [](double v) -> std::optional<std::string> {
+       if (v >= 1)
+         return std::nullopt;
+       return "a synced commit measured faster than the probe's own fdatasync: the probe (appends to a new file) "
+              "was slowed by other I/O on the disk, or syncs differently from RocksDB's WAL; rerun on a quiet "
+              "machine";
+     }},
     {"recovery: activation of a 10,000-event aggregate ≤ 10 ms", "recovery", "cairn", key("activation_ms"),
      [](double v) { return fixed(v, 2) + " ms"; }, 10, false},
   };
@@ -318,7 +327,9 @@ std::string goals_section(const suite_results& s) {
     }
     const bool met = g.at_least ? *v >= g.target : *v <= g.target;
     out << g.show(*v) << " | ";
-    if (met)
+    if (const auto why = g.implausible(*v))
+      out << "**not judged**: " << *why;
+    else if (met)
       out << "**met**";
     else
       out << "**not met** (" << fixed(100 * (g.at_least ? *v / g.target : g.target / *v), 0)
