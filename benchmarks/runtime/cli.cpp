@@ -17,14 +17,17 @@ namespace cairn::bench {
 namespace {
 
 constexpr std::size_t max_group_writers = 4096;
+constexpr std::uint64_t max_transfers = 100'000'000;
 
-constexpr std::array<std::pair<scenario_kind, std::string_view>, 6> scenario_names{{
+constexpr std::array<std::pair<scenario_kind, std::string_view>, 8> scenario_names{{
   {scenario_kind::uniform, "uniform"},
   {scenario_kind::hotspot, "hotspot"},
   {scenario_kind::orders, "orders"},
   {scenario_kind::recovery, "recovery"},
   {scenario_kind::idle_memory, "idle-memory"},
   {scenario_kind::lone, "lone"},
+  {scenario_kind::transfers, "transfers"},
+  {scenario_kind::churn, "churn"},
 }};
 
 scenario_kind scenario_named(const std::string& name) {
@@ -81,14 +84,18 @@ std::optional<bench_options> parse_command_line(int argc, char** argv, int& exit
   std::vector<std::string> all_baselines{baseline_names.begin(), baseline_names.end()};
 
   app.add_option("--scenario", scenario, "What to measure")->capture_default_str()->check(CLI::IsMember(all_scenarios));
-  auto* aggregates = app.add_option("--aggregates", opt.aggregates,
-                                    "Aggregate instances (default: 10,000; lone 1,000; idle-memory 100,000)")
-                       ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
+  auto* aggregates =
+    app.add_option("--aggregates", opt.aggregates,
+                   "Aggregate instances (default: 10,000; lone 1,000; idle-memory 100,000); transfers: accounts")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
   auto* in_flight =
-    app.add_option("--in-flight", opt.in_flight, "Commands in flight at once (default: 1,000; lone 1)")
+    app.add_option("--in-flight", opt.in_flight,
+                   "Commands in flight at once (default: 1,000; lone 1); transfers: transfers under way")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
-  auto* commands_opt = app.add_option("--commands", commands, "Timed commands (default: 100,000; lone 2,000)")
-                         ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40));
+  auto* commands_opt =
+    app.add_option("--commands", commands,
+                   "Timed commands (default: 100,000; lone 2,000); transfers: transfers (default: 20,000)")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40));
   auto* seconds_opt = app.add_option("--seconds", seconds, "Send timed commands for this long instead")
                         ->check(CLI::PositiveNumber)
                         ->excludes(commands_opt);
@@ -104,7 +111,8 @@ std::optional<bench_options> parse_command_line(int argc, char** argv, int& exit
   auto* events = app.add_option("--events", opt.events, "Events of the recovering aggregate (default: 10,000)")
                    ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100'000'000}));
   auto* max_active =
-    app.add_option("--max-active", opt.max_active, "Instances active at most (default: 100,000 or --aggregates)")
+    app.add_option("--max-active", opt.max_active,
+                   "Instances active at most (default: 100,000 or --aggregates; churn 100)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}));
   app.add_option("--durability", durability, "durable: acknowledged after the WAL is synced; buffered: after it "
                                              "is written to the OS")
@@ -132,16 +140,17 @@ std::optional<bench_options> parse_command_line(int argc, char** argv, int& exit
     opt.durable = durability == "durable";
     const auto s = opt.scenario;
     using k = scenario_kind;
-    reject_inapplicable({{aggregates, {k::uniform, k::hotspot, k::orders, k::idle_memory, k::lone}},
-                         {in_flight, {k::uniform, k::hotspot, k::orders, k::idle_memory, k::lone}},
-                         {commands_opt, {k::uniform, k::hotspot, k::lone}},
-                         {seconds_opt, {k::uniform, k::hotspot, k::lone}},
-                         {events_per_command, {k::uniform, k::hotspot, k::lone}},
-                         {skew, {k::hotspot}},
-                         {lines, {k::orders}},
-                         {events, {k::recovery}},
-                         {baselines, {k::uniform, k::hotspot, k::orders, k::lone}}},
-                        s);
+    reject_inapplicable(
+      {{aggregates, {k::uniform, k::hotspot, k::orders, k::idle_memory, k::lone, k::transfers, k::churn}},
+       {in_flight, {k::uniform, k::hotspot, k::orders, k::idle_memory, k::lone, k::transfers, k::churn}},
+       {commands_opt, {k::uniform, k::hotspot, k::lone, k::transfers, k::churn}},
+       {seconds_opt, {k::uniform, k::hotspot, k::lone, k::churn}},
+       {events_per_command, {k::uniform, k::hotspot, k::lone, k::churn}},
+       {skew, {k::hotspot}},
+       {lines, {k::orders}},
+       {events, {k::recovery}},
+       {baselines, {k::uniform, k::hotspot, k::orders, k::lone}}},
+      s);
     if (s == k::lone && in_flight->count() != 0 && opt.in_flight != 1)
       throw CLI::ValidationError{"--in-flight", "lone sends one command at a time; leave it out or give 1"};
 
@@ -153,14 +162,22 @@ std::optional<bench_options> parse_command_line(int argc, char** argv, int& exit
       opt.commands = commands;
     else if (seconds_opt->count() != 0)
       opt.seconds = seconds;
-    else if (s == k::uniform || s == k::hotspot || s == k::lone)
+    else if (s == k::uniform || s == k::hotspot || s == k::lone || s == k::churn)
       opt.commands = s == k::lone ? 2'000 : 100'000;
+    else if (s == k::transfers)
+      opt.commands = 20'000;
+    if (s == k::transfers && opt.aggregates < 2)
+      throw CLI::ValidationError{"--aggregates", "a transfer needs two accounts: give at least 2"};
+    // transfers keeps a few bytes per transfer to check each one off.
+    if (s == k::transfers && *opt.commands > max_transfers)
+      throw CLI::ValidationError{"--commands", "transfers runs at most " + std::to_string(max_transfers) +
+                                                 " transfers"};
     if (lines->count() == 0)
       opt.lines = 5;
     if (events->count() == 0)
       opt.events = 10'000;
     if (max_active->count() == 0)
-      opt.max_active = std::max<std::size_t>(100'000, opt.aggregates);
+      opt.max_active = s == k::churn ? 100 : std::max<std::size_t>(100'000, opt.aggregates);
     else if (s == k::idle_memory && opt.max_active < opt.aggregates)
       throw CLI::ValidationError{"--max-active", "idle-memory keeps every aggregate active: give at least "
                                                  "--aggregates (" + std::to_string(opt.aggregates) + ")"};

@@ -11,16 +11,10 @@
 
 namespace cairn::bench {
 
-enum class scenario_kind { uniform, hotspot, orders, recovery, idle_memory, lone };
+enum class scenario_kind { uniform, hotspot, orders, recovery, idle_memory, lone, transfers, churn };
 
 /// "uniform", "idle-memory", ...: the spelling of --scenario.
 std::string_view to_string(scenario_kind s) noexcept;
-
-/// True for the scenarios that send a stream of commands (and so have baselines to compare with).
-inline bool sends_commands(scenario_kind s) noexcept {
-  return s == scenario_kind::uniform || s == scenario_kind::hotspot || s == scenario_kind::orders ||
-         s == scenario_kind::lone;
-}
 
 struct bench_options {
   scenario_kind scenario = scenario_kind::uniform;

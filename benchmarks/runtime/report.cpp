@@ -1,5 +1,7 @@
 #include "report.hpp"
 
+#include "format.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -29,31 +31,6 @@ double headline(const result& r) {
 template <class T>
 nlohmann::ordered_json or_null(const std::optional<T>& v) {
   return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
-}
-
-/// 1234567.8 -> "1,234,568"
-std::string grouped(double v) {
-  auto digits = std::to_string(static_cast<long long>(std::llround(v)));
-  const bool negative = !digits.empty() && digits[0] == '-';
-  std::string out;
-  const std::size_t first = negative ? 1 : 0;
-  for (std::size_t i = first; i < digits.size(); ++i) {
-    if (i > first && (digits.size() - i) % 3 == 0)
-      out.push_back(',');
-    out.push_back(digits[i]);
-  }
-  return negative ? "-" + out : out;
-}
-
-std::string fixed(double v, int decimals) {
-  std::ostringstream s;
-  s << std::fixed << std::setprecision(decimals) << v;
-  return s.str();
-}
-
-/// Latencies: three significant figures are all a histogram bucket can tell.
-std::string micros(double v) {
-  return v >= 100 ? grouped(v) : fixed(v, v >= 10 ? 1 : 2);
 }
 
 struct column {
@@ -93,6 +70,12 @@ std::vector<column> columns() {
     {"bytes/aggregate", field(&result::rss_bytes_per_aggregate, count)},
     {"fdatasync p50 us", field(&result::fdatasync_p50_us, micros)},
     {"p50/fdatasync", field(&result::p50_vs_fdatasync, two_decimals)},
+    {"max active", field(&result::max_active, count)},
+    {"peak active", field(&result::peak_active, count)},
+    {"activations", field(&result::activations, count)},
+    {"completed", field(&result::transfers_completed, count)},
+    {"refunded", field(&result::transfers_compensated, count)},
+    {"appends/s", field(&result::appends_per_s, count)},
     {"spread of runs", [](const result& r) -> std::optional<std::string> {
        if (r.runs < 2 || !r.headline_min || !r.headline_max)
          return std::nullopt;
@@ -163,6 +146,12 @@ void print_json(std::ostream& out, const result& r) {
   j["replay_events_per_s"] = or_null(r.replay_events_per_s);
   j["fdatasync_p50_us"] = or_null(r.fdatasync_p50_us);
   j["p50_vs_fdatasync"] = or_null(r.p50_vs_fdatasync);
+  j["max_active"] = or_null(r.max_active);
+  j["activations"] = or_null(r.activations);
+  j["peak_active"] = or_null(r.peak_active);
+  j["transfers_completed"] = or_null(r.transfers_completed);
+  j["transfers_compensated"] = or_null(r.transfers_compensated);
+  j["appends_per_s"] = or_null(r.appends_per_s);
   j["runs"] = r.runs;
   j["headline_min"] = or_null(r.headline_min);
   j["headline_max"] = or_null(r.headline_max);

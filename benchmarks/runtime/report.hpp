@@ -39,6 +39,14 @@ struct result {
   std::optional<double> replay_events_per_s; ///< recovery: the global log read back in chunks
   std::optional<double> fdatasync_p50_us;    ///< lone: 100 bytes + fdatasync on a file in the data folder
   std::optional<double> p50_vs_fdatasync;    ///< lone: p50_us / fdatasync_p50_us
+  std::optional<std::uint64_t> max_active;   ///< churn: --max-active
+  std::optional<std::uint64_t> activations;  ///< churn: instances activated (stream replayed) while timed
+  std::optional<std::uint64_t> peak_active;  ///< churn: most instances active at once (sampled every 5 ms)
+  std::optional<std::uint64_t> transfers_completed;   ///< transfers: money moved
+  std::optional<std::uint64_t> transfers_compensated; ///< transfers: credit refused, debit refunded
+  /// transfers: appends per second, every command of the saga (start, debit, credit, refund and the recording
+  /// of each answer) being one.
+  std::optional<double> appends_per_s;
   /// With --repeat: how many runs, and the smallest and largest headline figure among them (the spread that
   /// the median hides).
   unsigned runs = 1;
