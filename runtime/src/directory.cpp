@@ -17,17 +17,16 @@ directory::~directory() {
 
 directory_entry* directory::find_or_activate(shard& s, std::string_view id, bool& activated) {
   if (auto i = s.entries.find(id); i != s.entries.end()) {
-    auto* e = i->second.get();
+    auto* e = &i->second;
     if (s.lru_head != e) {
       lru_unlink(s, e);
       lru_push_front(s, e);
     }
     return e;
   }
-  auto owned = std::make_unique<directory_entry>();
-  auto* e = owned.get();
+  auto pos = s.entries.try_emplace(std::string{id}).first;
+  auto* e = &pos->second;
   e->shard = static_cast<std::uint32_t>(&s - shards_.data());
-  auto pos = s.entries.emplace(std::string{id}, std::move(owned)).first;
   e->id = pos->first;
   e->actor = spawn_(pos->first, e);
   lru_push_front(s, e);
@@ -102,7 +101,7 @@ void directory::shutdown() {
   for (auto& s : shards_) {
     std::lock_guard guard{s.mutex};
     for (auto& [id, e] : s.entries)
-      caf::anon_send_exit(e->actor, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(e.actor, caf::exit_reason::user_shutdown);
     budget_.active.fetch_sub(s.entries.size(), std::memory_order_relaxed);
     s.entries.clear();
     s.lru_head = s.lru_tail = nullptr;

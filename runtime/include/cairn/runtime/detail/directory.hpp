@@ -105,7 +105,8 @@ private:
 
   struct shard {
     mutable std::mutex mutex;
-    std::unordered_map<std::string, std::unique_ptr<directory_entry>, hash, std::equal_to<>> entries;
+    /// The entries live in the map's nodes (node-stable): one allocation per instance, not two.
+    std::unordered_map<std::string, directory_entry, hash, std::equal_to<>> entries;
     directory_entry* lru_head = nullptr; ///< most recently used
     directory_entry* lru_tail = nullptr; ///< least recently used
   };
