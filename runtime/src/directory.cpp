@@ -27,7 +27,6 @@ directory_entry* directory::find_or_activate(shard& s, std::string_view id, bool
   auto pos = s.entries.try_emplace(std::string{id}).first;
   auto* e = &pos->second;
   e->shard = static_cast<std::uint32_t>(&s - shards_.data());
-  e->id = pos->first;
   e->actor = spawn_(pos->first, e);
   lru_push_front(s, e);
   budget_.active.fetch_add(1, std::memory_order_relaxed);
@@ -35,13 +34,13 @@ directory_entry* directory::find_or_activate(shard& s, std::string_view id, bool
   return e;
 }
 
-bool directory::try_remove(directory_entry* entry) {
+bool directory::try_remove(directory_entry* entry, std::string_view id) {
   auto& s = shards_[entry->shard];
   std::lock_guard guard{s.mutex};
   if (entry->queued.load(std::memory_order_relaxed) != 0)
     return false;
   lru_unlink(s, entry);
-  s.entries.erase(s.entries.find(entry->id));
+  s.entries.erase(s.entries.find(id));
   budget_.active.fetch_sub(1, std::memory_order_relaxed);
   return true;
 }

@@ -127,7 +127,8 @@ public:
     start_loading();
     // Only the hot path is a case of the behavior: every case costs each instance a match case and its entry in
     // the behavior's table. The instance's other messages go through the default handler, a function without
-    // captures that CAF keeps in the actor anyway (docs/runtime.md, "Memory per instance").
+    // captures that CAF keeps in the actor anyway (docs/runtime.md, "Memory per instance"). A message it does
+    // not know is dropped, as before.
     set_default_handler([](caf::scheduled_actor* self, caf::message_view& msg) -> caf::result<caf::message> {
       static_cast<aggregate_actor*>(self)->on_signal(msg.content());
       return caf::message{};
@@ -152,16 +153,32 @@ private:
   struct no_outbox {};
   using outbox_steps = std::conditional_t<process_manager<A>, std::set<std::uint64_t>, no_outbox>;
 
+  /// Requests that arrived while another was in hand, in arrival order; allocated only while some wait.
+  struct backlog {
+    std::vector<request_envelope<A>> requests;
+    std::size_t next = 0; ///< the first one not yet taken
+  };
+
   void on_request(request_envelope<A>& request) {
     directory::taken(entry_);
-    if (phase_ == phase::ready && backlog_.empty()) {
+    if (phase_ == phase::ready && !waiting()) {
       // The common case: nothing waits, so the request is taken at once without a trip through the backlog.
       take(request);
       settle();
     } else {
-      backlog_.push_back(std::move(request));
+      wait_in_line(std::move(request));
       drain();
     }
+  }
+
+  bool waiting() const noexcept {
+    return backlog_ && backlog_->next < backlog_->requests.size();
+  }
+
+  void wait_in_line(request_envelope<A>&& request) {
+    if (!backlog_)
+      backlog_ = std::make_unique<backlog>();
+    backlog_->requests.push_back(std::move(request));
   }
 
   /// Everything but requests: activation, commit and outbox answers, resends, passivation requests.
@@ -232,8 +249,8 @@ private:
 
   /// Takes requests from the backlog until one needs the committer (or the backlog is empty).
   void drain() {
-    while (phase_ == phase::ready && next_ < backlog_.size()) {
-      auto request = std::move(backlog_[next_++]);
+    while (phase_ == phase::ready && waiting()) {
+      auto request = std::move(backlog_->requests[backlog_->next++]);
       take(request);
     }
     settle();
@@ -248,11 +265,10 @@ private:
 
   /// Once nothing waits: gives the backlog's memory back, and stops when asked to or over the budget.
   void settle() {
-    if (next_ != backlog_.size())
+    if (waiting())
       return;
-    // An idle instance keeps no backlog capacity: most instances are idle, and a burst is rare.
-    std::vector<request_envelope<A>>{}.swap(backlog_);
-    next_ = 0;
+    // An idle instance keeps no backlog: most instances are idle, and a burst is rare.
+    backlog_.reset();
     // Over the budget, an instance that falls idle makes room itself: the directory asks the least recently used
     // ones first, but they may all have been busy when it looked.
     if (passivation_requested_ || over_budget())
@@ -388,7 +404,7 @@ private:
       r.command = A::result_command(step, result.ok(), result.message);
       r.deadline = std::chrono::steady_clock::time_point::max();
       r.internal = true;
-      backlog_.push_back(std::move(r));
+      wait_in_line(std::move(r));
       drain();
     } else {
       (void) step;
@@ -455,9 +471,9 @@ private:
   }
 
   void try_passivate() {
-    if (phase_ != phase::ready || next_ < backlog_.size() || entry_ == nullptr)
+    if (phase_ != phase::ready || waiting() || entry_ == nullptr)
       return;
-    if (type_.instances->try_remove(entry_)) {
+    if (type_.instances->try_remove(entry_, root_.id())) {
       entry_ = nullptr;
       quit();
     }
@@ -478,8 +494,7 @@ private:
   std::uint64_t last_snapshot_version_ = 0;
   std::unique_ptr<command_in_hand> command_; ///< set from a command's start to its answer
   std::unique_ptr<std::string> load_error_;  ///< why the stream could not be read (rare: a pointer only)
-  std::vector<request_envelope<A>> backlog_; ///< requests that arrived while one was in hand; empty when idle
-  std::uint32_t next_ = 0;                   ///< the backlog's first request not yet taken
+  std::unique_ptr<backlog> backlog_;         ///< requests waiting their turn; none when idle
   phase phase_ = phase::loading;
   bool pending_snapshot_ = false;
   bool passivation_requested_ = false;
