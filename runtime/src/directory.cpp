@@ -17,18 +17,16 @@ directory::~directory() {
 
 directory_entry* directory::find_or_activate(shard& s, std::string_view id, bool& activated) {
   if (auto i = s.entries.find(id); i != s.entries.end()) {
-    auto* e = i->second.get();
+    auto* e = &i->second;
     if (s.lru_head != e) {
       lru_unlink(s, e);
       lru_push_front(s, e);
     }
     return e;
   }
-  auto owned = std::make_unique<directory_entry>();
-  auto* e = owned.get();
+  auto pos = s.entries.try_emplace(std::string{id}).first;
+  auto* e = &pos->second;
   e->shard = static_cast<std::uint32_t>(&s - shards_.data());
-  auto pos = s.entries.emplace(std::string{id}, std::move(owned)).first;
-  e->id = pos->first;
   e->actor = spawn_(pos->first, e);
   lru_push_front(s, e);
   budget_.active.fetch_add(1, std::memory_order_relaxed);
@@ -36,13 +34,13 @@ directory_entry* directory::find_or_activate(shard& s, std::string_view id, bool
   return e;
 }
 
-bool directory::try_remove(directory_entry* entry) {
+bool directory::try_remove(directory_entry* entry, std::string_view id) {
   auto& s = shards_[entry->shard];
   std::lock_guard guard{s.mutex};
   if (entry->queued.load(std::memory_order_relaxed) != 0)
     return false;
   lru_unlink(s, entry);
-  s.entries.erase(s.entries.find(entry->id));
+  s.entries.erase(s.entries.find(id));
   budget_.active.fetch_sub(1, std::memory_order_relaxed);
   return true;
 }
@@ -102,7 +100,7 @@ void directory::shutdown() {
   for (auto& s : shards_) {
     std::lock_guard guard{s.mutex};
     for (auto& [id, e] : s.entries)
-      caf::anon_send_exit(e->actor, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(e.actor, caf::exit_reason::user_shutdown);
     budget_.active.fetch_sub(s.entries.size(), std::memory_order_relaxed);
     s.entries.clear();
     s.lru_head = s.lru_tail = nullptr;

@@ -40,6 +40,13 @@ store::status runtime::start() {
   auto threads = cfg.scheduler_threads != 0 ? cfg.scheduler_threads
                                             : std::max(1u, std::thread::hardware_concurrency());
   system_config_->set("scheduler.max-threads", threads);
+  // CAF 0.17's idle worker polls its queue 100 times, then 500 times with a 50 us sleep between polls, and only
+  // then blocks on its condition variable. Each of those sleeps is a syscall and a timer that take CPU from the
+  // committer on a small machine, and a message from another thread (the committer's answer, a client's command)
+  // that arrives during one waits for its end. Without the sleeping phase a worker blocks right after the short
+  // busy poll, and an enqueue from outside wakes it at once: a lone buffered command went from ~120 us to ~30 us
+  // (docs/runtime.md, "Scheduler tuning"). Longer busy polling was slower: it competes with the committer.
+  system_config_->set("work-stealing.moderate-poll-attempts", std::size_t{0});
   if (cfg.deterministic)
     system_config_->set("scheduler.policy", caf::atom("testing"));
   system_config_->set("logger.verbosity", caf::atom("quiet"));

@@ -7,6 +7,7 @@
 
 #include <rocksdb/options.h>
 
+#include <memory>
 #include <string_view>
 
 namespace cairn::store::internal {
@@ -17,6 +18,7 @@ struct tuning {
   rocksdb::ColumnFamilyOptions log_cf;     ///< log: appended to at the end, read by range scans
   rocksdb::ColumnFamilyOptions point_cf;   ///< meta, heads, snapshots, tracking, causations, projections
   rocksdb::ColumnFamilyOptions foreign_cf; ///< column families that are not cairn's
+  std::shared_ptr<rocksdb::Env> env;        ///< owns `db.env` (the WAL-preallocating file system over the given Env)
 
   /// The options of the column family called `name`.
   rocksdb::ColumnFamilyOptions for_cf(std::string_view name) const;

@@ -18,12 +18,15 @@
 
 #include <caf/actor_cast.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/message_view.hpp>
 #include <caf/send.hpp>
+#include <caf/type_erased_tuple.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -122,33 +125,84 @@ public:
 
   caf::behavior make_behavior() override {
     start_loading();
+    // Only the hot path is a case of the behavior: every case costs each instance a match case and its entry in
+    // the behavior's table. The instance's other messages go through the default handler, a function without
+    // captures that CAF keeps in the actor anyway (docs/runtime.md, "Memory per instance"). A message it does
+    // not know is dropped, as before.
+    set_default_handler([](caf::scheduled_actor* self, caf::message_view& msg) -> caf::result<caf::message> {
+      static_cast<aggregate_actor*>(self)->on_signal(msg.content());
+      return caf::message{};
+    });
     return {
-      [this](request_envelope<A>& request) {
-        directory::taken(entry_);
-        backlog_.push_back(std::move(request));
-        drain();
-      },
-      [this](loaded_atom, load_outcome_ptr<A>& outcome) { on_loaded(*outcome); },
-      [this](committed_atom, command_result& result) { on_committed(std::move(result)); },
-      [this](outbox_atom, std::uint64_t step, command_result& result) { on_outbox_answer(step, result); },
-      [this](resend_atom) {
-        if (phase_ == phase::ready)
-          send_outbox();
-        else
-          delayed_send(this, std::chrono::milliseconds{10}, resend_atom::value);
-      },
-      [this](passivate_atom) {
-        // Idle too long, or asked to make room: stop as soon as idle (now, or once the requests in hand are
-        // answered). The directory decides when; a CAF receive timeout per instance would cost a clock entry per
-        // actor and a locked clock update per message.
-        passivation_requested_ = true;
-        try_passivate();
-      },
+      [this](request_envelope<A>& request) { on_request(request); },
     };
   }
 
 private:
   enum class phase : std::uint8_t { loading, ready, committing };
+
+  /// What the instance keeps of the command in hand, from its start to its answer: idle instances hold none.
+  struct command_in_hand {
+    result_callback reply;
+    bool internal = false; ///< a process manager's own record of a result: nobody waits for its answer
+    std::optional<causation> cause;
+    std::optional<command_result> recorded_rejection; ///< an idempotent command's rejection, being stored
+  };
+
+  /// Process managers remember which outbox steps are on their way; other aggregates keep nothing for it.
+  struct no_outbox {};
+  using outbox_steps = std::conditional_t<process_manager<A>, std::set<std::uint64_t>, no_outbox>;
+
+  /// Requests that arrived while another was in hand, in arrival order; allocated only while some wait.
+  struct backlog {
+    std::vector<request_envelope<A>> requests;
+    std::size_t next = 0; ///< the first one not yet taken
+  };
+
+  void on_request(request_envelope<A>& request) {
+    directory::taken(entry_);
+    if (phase_ == phase::ready && !waiting()) {
+      // The common case: nothing waits, so the request is taken at once without a trip through the backlog.
+      take(request);
+      settle();
+    } else {
+      wait_in_line(std::move(request));
+      drain();
+    }
+  }
+
+  bool waiting() const noexcept {
+    return backlog_ && backlog_->next < backlog_->requests.size();
+  }
+
+  void wait_in_line(request_envelope<A>&& request) {
+    if (!backlog_)
+      backlog_ = std::make_unique<backlog>();
+    backlog_->requests.push_back(std::move(request));
+  }
+
+  /// Everything but requests: activation, commit and outbox answers, resends, passivation requests.
+  void on_signal(caf::type_erased_tuple& msg) {
+    if (msg.match_elements<committed_atom, command_result>()) {
+      on_committed(std::move(msg.get_mutable_as<command_result>(1)));
+    } else if (msg.match_elements<loaded_atom, load_outcome_ptr<A>>()) {
+      auto outcome = msg.get_mutable_as<load_outcome_ptr<A>>(1);
+      on_loaded(*outcome);
+    } else if (msg.match_elements<outbox_atom, std::uint64_t, command_result>()) {
+      on_outbox_answer(msg.get_as<std::uint64_t>(1), msg.get_as<command_result>(2));
+    } else if (msg.match_elements<resend_atom>()) {
+      if (phase_ == phase::ready)
+        send_outbox();
+      else
+        delayed_send(this, std::chrono::milliseconds{10}, resend_atom::value);
+    } else if (msg.match_elements<passivate_atom>()) {
+      // Idle too long, or asked to make room: stop as soon as idle (now, or once the requests in hand are
+      // answered). The directory decides when; a CAF receive timeout per instance would cost a clock entry per
+      // actor and a locked clock update per message.
+      passivation_requested_ = true;
+      try_passivate();
+    }
+  }
 
   void start_loading() {
     phase_ = phase::loading;
@@ -159,31 +213,32 @@ private:
   }
 
   void on_loaded(load_outcome<A>& outcome) {
-    load_error_ = std::move(outcome.error);
-    if (load_error_.empty()) {
+    if (outcome.error.empty()) {
+      load_error_.reset();
       root_ = std::move(outcome.root);
       last_snapshot_version_ = outcome.snapshot_version;
+    } else {
+      load_error_ = std::make_unique<std::string>(std::move(outcome.error));
     }
     phase_ = phase::ready;
-    if (load_error_.empty())
+    if (!load_error_)
       send_outbox();
     drain();
-    if (!load_error_.empty())
+    if (load_error_)
       try_passivate(); // the next request activates a fresh instance that reads the store again
   }
 
   void on_committed(command_result result) {
     phase_ = phase::ready;
-    if (result.ok() && recorded_rejection_) {
+    if (result.ok() && command_ && command_->recorded_rejection) {
       // The rejection of an idempotent command is stored (so that a redelivery gets it again); nothing else was.
-      answer(*std::exchange(recorded_rejection_, std::nullopt));
+      answer(*std::exchange(command_->recorded_rejection, std::nullopt));
     } else if (result.ok()) {
       if (pending_snapshot_)
         last_snapshot_version_ = result.version;
       answer(std::move(result));
       send_outbox();
     } else {
-      recorded_rejection_.reset();
       answer(std::move(result));
       // The events were applied in anticipation; the store does not have them: read back what it has.
       start_loading();
@@ -194,28 +249,37 @@ private:
 
   /// Takes requests from the backlog until one needs the committer (or the backlog is empty).
   void drain() {
-    while (phase_ == phase::ready && next_ < backlog_.size()) {
-      auto request = std::move(backlog_[next_++]);
-      if (request.on_query)
-        run_query(request);
-      else
-        run_command(request);
+    while (phase_ == phase::ready && waiting()) {
+      auto request = std::move(backlog_->requests[backlog_->next++]);
+      take(request);
     }
-    if (next_ == backlog_.size()) {
-      backlog_.clear();
-      next_ = 0;
-      // Over the budget, an instance that falls idle makes room itself: the directory asks the least recently
-      // used ones first, but they may all have been busy when it looked.
-      if (passivation_requested_ || over_budget())
-        try_passivate();
-    }
+    settle();
+  }
+
+  void take(request_envelope<A>& request) {
+    if (request.on_query)
+      run_query(request);
+    else
+      run_command(request);
+  }
+
+  /// Once nothing waits: gives the backlog's memory back, and stops when asked to or over the budget.
+  void settle() {
+    if (waiting())
+      return;
+    // An idle instance keeps no backlog: most instances are idle, and a burst is rare.
+    backlog_.reset();
+    // Over the budget, an instance that falls idle makes room itself: the directory asks the least recently used
+    // ones first, but they may all have been busy when it looked.
+    if (passivation_requested_ || over_budget())
+      try_passivate();
   }
 
   void run_query(request_envelope<A>& request) {
     command_result status;
     const aggregate_root<A>* state = nullptr;
-    if (!load_error_.empty())
-      status = command_result::failure(command_errc::storage_failure, load_error_);
+    if (load_error_)
+      status = command_result::failure(command_errc::storage_failure, *load_error_);
     else if (!root_.exists())
       status = command_result::failure(command_errc::not_found, describe() + " does not exist");
     else
@@ -225,19 +289,20 @@ private:
   }
 
   void run_command(request_envelope<A>& request) {
-    pending_reply_ = std::move(request.on_result);
-    internal_ = request.internal;
+    command_ = std::make_unique<command_in_hand>();
+    command_->reply = std::move(request.on_result);
+    command_->internal = request.internal;
     if (std::chrono::steady_clock::now() > request.deadline)
       return answer(command_result::failure(command_errc::timeout, "command to " + describe() +
                                                                       " was not started before its deadline"));
-    if (!load_error_.empty())
-      return answer(command_result::failure(command_errc::storage_failure, load_error_));
+    if (load_error_)
+      return answer(command_result::failure(command_errc::storage_failure, *load_error_));
     auto creates = std::visit([](const auto& c) { return creates_aggregate_v<std::decay_t<decltype(c)>>; },
                               request.command);
     if (!root_.exists() && (!creates || root_.version() > 0))
       return answer(command_result::failure(command_errc::not_found, describe() + " does not exist"));
-    cause_ = std::move(request.cause);
-    if (cause_ && answered_before())
+    command_->cause = std::move(request.cause);
+    if (command_->cause && answered_before())
       return;
     std::vector<typename A::event> events;
     try {
@@ -245,7 +310,7 @@ private:
       if (!verdict) {
         auto r = command_result::failure(command_errc::rejected, verdict.error().message);
         r.version = root_.version();
-        if (cause_)
+        if (command_->cause)
           return record_rejection(std::move(r));
         return answer(std::move(r));
       }
@@ -264,18 +329,19 @@ private:
 
   /// An idempotent command seen before: answers what it got the first time. Returns false when it is new.
   bool answered_before() {
-    auto prior = type_.core.store->causation(type_.stream_name(root_.id()), cause_->source);
+    const auto& cause = *command_->cause;
+    auto prior = type_.core.store->causation(type_.stream_name(root_.id()), cause.source);
     if (!prior) {
       answer(command_result::failure(command_errc::storage_failure, prior.error().to_string()));
       return true;
     }
-    if (!*prior || (*prior)->sequence < cause_->sequence)
+    if (!*prior || (*prior)->sequence < cause.sequence)
       return false;
     const auto& p = **prior;
-    if (p.sequence > cause_->sequence) {
+    if (p.sequence > cause.sequence) {
       answer(command_result::failure(command_errc::rejected, "superseded: " + describe() + " has handled " +
-                                                                cause_->source + " #" + std::to_string(p.sequence) +
-                                                                " after #" + std::to_string(cause_->sequence)));
+                                                                cause.source + " #" + std::to_string(p.sequence) +
+                                                                " after #" + std::to_string(cause.sequence)));
     } else if (p.accepted) {
       command_result r;
       r.version = p.version;
@@ -293,8 +359,9 @@ private:
     store::append_request append;
     append.stream = type_.stream_name(root_.id());
     append.expected_version = root_.version();
-    append.causation = store::causation_record{cause_->source, cause_->sequence, false, rejection.message, 0};
-    recorded_rejection_ = std::move(rejection);
+    const auto& cause = *command_->cause;
+    append.causation = store::causation_record{cause.source, cause.sequence, false, rejection.message, 0};
+    command_->recorded_rejection = std::move(rejection);
     phase_ = phase::committing;
     type_.core.commits->submit(std::move(append), caf::actor_cast<caf::actor>(this));
   }
@@ -337,7 +404,7 @@ private:
       r.command = A::result_command(step, result.ok(), result.message);
       r.deadline = std::chrono::steady_clock::time_point::max();
       r.internal = true;
-      backlog_.push_back(std::move(r));
+      wait_in_line(std::move(r));
       drain();
     } else {
       (void) step;
@@ -364,8 +431,8 @@ private:
       start_loading();
       return;
     }
-    if (cause_)
-      append.causation = store::causation_record{cause_->source, cause_->sequence, true, {}, 0};
+    if (const auto& cause = command_->cause)
+      append.causation = store::causation_record{cause->source, cause->sequence, true, {}, 0};
     if constexpr (process_manager<A>) {
       auto marker = std::string{open_process_prefix} + append.stream;
       if (root_.state().outbox().empty())
@@ -386,14 +453,10 @@ private:
   }
 
   void answer(command_result result) {
-    cause_.reset();
-    if (internal_) {
-      internal_ = false;
+    auto done = std::move(command_);
+    if (done->internal)
       return; // a process manager's own record of a result: nobody waits for it
-    }
-    auto reply = std::move(pending_reply_);
-    pending_reply_ = nullptr;
-    guarded([&] { reply(std::move(result)); });
+    guarded([&] { done->reply(std::move(result)); });
   }
 
   /// Runs a caller's callback; an exception from it must not kill the instance.
@@ -408,9 +471,9 @@ private:
   }
 
   void try_passivate() {
-    if (phase_ != phase::ready || next_ < backlog_.size() || entry_ == nullptr)
+    if (phase_ != phase::ready || waiting() || entry_ == nullptr)
       return;
-    if (type_.instances->try_remove(entry_)) {
+    if (type_.instances->try_remove(entry_, root_.id())) {
       entry_ = nullptr;
       quit();
     }
@@ -428,18 +491,14 @@ private:
   aggregate_type<A>& type_;
   aggregate_root<A> root_;
   directory_entry* entry_;
+  std::uint64_t last_snapshot_version_ = 0;
+  std::unique_ptr<command_in_hand> command_; ///< set from a command's start to its answer
+  std::unique_ptr<std::string> load_error_;  ///< why the stream could not be read (rare: a pointer only)
+  std::unique_ptr<backlog> backlog_;         ///< requests waiting their turn; none when idle
   phase phase_ = phase::loading;
   bool pending_snapshot_ = false;
   bool passivation_requested_ = false;
-  std::uint64_t last_snapshot_version_ = 0;
-  std::string load_error_;
-  result_callback pending_reply_;
-  bool internal_ = false;
-  std::optional<causation> cause_;
-  std::optional<command_result> recorded_rejection_;
-  std::set<std::uint64_t> outbox_sent_; ///< process managers: steps sent and not yet answered
-  std::vector<request_envelope<A>> backlog_;
-  std::size_t next_ = 0;
+  [[no_unique_address]] outbox_steps outbox_sent_; ///< process managers: steps sent and not yet answered
 };
 
 } // namespace cairn::detail

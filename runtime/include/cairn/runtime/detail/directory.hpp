@@ -26,11 +26,10 @@ namespace cairn::detail {
 
 /// What the directory knows of one active instance.
 struct directory_entry {
-  std::string_view id; ///< the directory's key (node-stable)
   caf::actor actor;
-  std::atomic<std::uint32_t> queued{0}; ///< handed to the actor, not yet taken by it
   directory_entry* lru_prev = nullptr;   ///< towards more recently used
   directory_entry* lru_next = nullptr;   ///< towards less recently used
+  std::atomic<std::uint32_t> queued{0}; ///< handed to the actor, not yet taken by it
   std::uint32_t shard = 0;
   std::uint32_t last_used_tick = 0;    ///< the directory's tick at the last dispatch (guarded by the shard lock)
   bool passivation_requested = false; ///< asked to stop (guarded by the shard lock)
@@ -69,9 +68,10 @@ public:
       enforce_budget(static_cast<std::size_t>(&s - shards_.data()));
   }
 
-  /// Called by an instance's actor that wants to stop: removes it when nothing is queued for it.
-  /// Returns true when removed (the actor must then quit and not touch `entry` again).
-  bool try_remove(directory_entry* entry);
+  /// Called by an instance's actor that wants to stop: removes it when nothing is queued for it. `id` is the
+  /// instance's id (the entry does not keep a copy of its key). Returns true when removed (the actor must then
+  /// quit and not touch `entry` again).
+  bool try_remove(directory_entry* entry, std::string_view id);
 
   /// Called by an instance's actor for each message it takes from its mailbox.
   static void taken(directory_entry* entry) noexcept {
@@ -105,7 +105,8 @@ private:
 
   struct shard {
     mutable std::mutex mutex;
-    std::unordered_map<std::string, std::unique_ptr<directory_entry>, hash, std::equal_to<>> entries;
+    /// The entries live in the map's nodes (node-stable): one allocation per instance, not two.
+    std::unordered_map<std::string, directory_entry, hash, std::equal_to<>> entries;
     directory_entry* lru_head = nullptr; ///< most recently used
     directory_entry* lru_tail = nullptr; ///< least recently used
   };
