@@ -7,6 +7,13 @@
 // Baselines, same run, same store and load: commit-only (the same path with no subscription: first submit to the
 // last answer) and thread-queue (one plain writer thread doing the same group appends and handing the same
 // batches to one consumer thread per subscriber through a mutex/condvar queue, unbounded).
+//
+// router-only: the router's own delivery capacity, without the store's write cost. The N events are written to
+// the store first (untimed, group_append, no router); then one thread hands the same committed batches (4096
+// events each, as the committer would) to router::publish(), waiting only so that no subscription has more than
+// 4 of them outstanding (half its credit: it stays live). Timed: first publish
+// -> event N handled by every subscription. Baseline, same batches: thread-queue-only (each batch pushed to one
+// mutex/condvar queue per consumer thread; timed: first push -> event N counted by every consumer).
 #include "pipeline.hpp"
 #include "scenarios.hpp"
 
@@ -309,6 +316,137 @@ row run_thread_queue(const options& opt, bool durable, std::uint64_t subs, std::
   return r;
 }
 
+
+/// Writes N events to `db` directly (group appends of 4096, no router) and returns them as committed batches.
+std::vector<batch_ptr> write_batches(store::event_store& db, const options& opt, std::vector<std::string>& failures) {
+  std::vector<batch_ptr> batches;
+  append_generator gen{opt.streams};
+  std::vector<store::append_request> group;
+  for (std::uint64_t written = 0; written < opt.events;) {
+    group.clear();
+    for (; group.size() < 4096 && written + group.size() < opt.events;)
+      group.push_back(gen.next());
+    auto results = db.group_append(group);
+    auto batch = std::make_shared<std::vector<store::stored_event>>();
+    batch->reserve(group.size());
+    for (std::size_t i = 0; i < group.size(); ++i) {
+      if (!results[i]) {
+        failures.push_back("router-only: writing the log failed: " + results[i].error().to_string());
+        return {};
+      }
+      batch->push_back(store::stored_event{group[i].stream, results[i]->new_version, results[i]->first_position,
+                                           std::move(group[i].events[0])});
+    }
+    written += group.size();
+    batches.push_back(std::move(batch));
+  }
+  return batches;
+}
+
+/// router-only (cairn) and thread-queue-only (baseline) with `subs` subscriptions, on the same batches.
+std::pair<row, row> run_delivery(const options& opt, bool durable, std::uint64_t subs,
+                                 std::vector<std::string>& failures) {
+  const auto label = "router-only x" + std::to_string(subs) + " " + durability_name(durable);
+  scratch_dir dir{opt.dir + "/routed-delivery"};
+  std::vector<std::unique_ptr<event_check>> checks;
+  for (std::uint64_t i = 0; i < subs; ++i)
+    checks.push_back(std::make_unique<event_check>(1, opt.events));
+  commit_path path{dir.str(), durable};
+  std::vector<std::shared_ptr<detail::route>> routes;
+  for (std::uint64_t i = 0; i < subs; ++i)
+    routes.push_back(path.add_subscriber("count-" + std::to_string(i),
+                                         [c = checks[i].get()](const store::stored_event& e) { c->on(e); }));
+  auto& feed = *path.core().feed;
+  for (auto deadline = clock::now() + std::chrono::seconds{10}; clock::now() < deadline;) {
+    bool all = true;
+    for (auto& r : routes)
+      all = all && feed.is_live(*r);
+    if (all)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds{1});
+  }
+  // Live on the empty log; now the events are committed without the router knowing, and published below.
+  auto batches = write_batches(*path.core().store, opt, failures);
+  if (batches.empty())
+    return {};
+  route_sampler sampler{feed, routes};
+  auto start = clock::now();
+  // Paced like a committer just as fast as the slowest subscription: at most 4 batches outstanding per route,
+  // half its credit, so that every subscription stays on the live feed.
+  for (std::size_t k = 0; k < batches.size(); ++k) {
+    if (k >= 4) {
+      const auto needed = batches[k - 4]->back().position;
+      for (auto& r : routes)
+        while (r->position.load(std::memory_order_acquire) < needed)
+          std::this_thread::yield();
+    }
+    feed.publish(batches[k]);
+  }
+  auto end = start;
+  for (std::size_t i = 0; i < checks.size(); ++i) {
+    if (!checks[i]->wait_done(std::chrono::seconds{120})) {
+      failures.push_back(label + ": subscription " + std::to_string(i) + " stalled");
+      continue;
+    }
+    end = std::max(end, checks[i]->done_at());
+  }
+  sampler.finish();
+  answer_count no_appends{0};
+  check_all(label, opt.events, no_appends, path.core().store->last_position(), checks, failures);
+  path.stop();
+
+  row cairn;
+  cairn.scenario = "routed";
+  cairn.system = "router-only";
+  cairn.durability = durability_name(durable);
+  cairn.subscriptions = subs;
+  cairn.events = opt.events;
+  cairn.seconds = seconds_between(start, end);
+  cairn.events_per_s = static_cast<double>(opt.events) / *cairn.seconds;
+  cairn.max_lag = sampler.max_lag();
+  cairn.live_fraction = sampler.live_fraction();
+  cairn.rss_bytes = sampler.max_rss();
+  cairn.timed = "first router::publish() of pre-committed 4096-event batches -> event N handled by every subscription";
+
+  // The baseline on the same batches.
+  const auto qlabel = "thread-queue-only x" + std::to_string(subs) + " " + durability_name(durable);
+  std::vector<std::unique_ptr<event_check>> qchecks;
+  std::vector<std::unique_ptr<batch_queue>> queues;
+  std::vector<std::thread> consumers;
+  for (std::uint64_t i = 0; i < subs; ++i) {
+    qchecks.push_back(std::make_unique<event_check>(1, opt.events));
+    queues.push_back(std::make_unique<batch_queue>());
+  }
+  for (std::uint64_t i = 0; i < subs; ++i)
+    consumers.emplace_back([q = queues[i].get(), c = qchecks[i].get()] {
+      q->drain([c](const store::stored_event& e) { c->on(e); });
+    });
+  start = clock::now();
+  for (const auto& b : batches)
+    for (auto& q : queues)
+      q->push(b);
+  end = start;
+  for (auto& c : qchecks)
+    if (c->wait_done(std::chrono::seconds{120}))
+      end = std::max(end, c->done_at());
+  for (auto& q : queues)
+    q->close();
+  for (auto& t : consumers)
+    t.join();
+  check_all(qlabel, opt.events, no_appends, opt.events, qchecks, failures);
+  row queue;
+  queue.scenario = "routed";
+  queue.system = "thread-queue-only";
+  queue.durability = durability_name(durable);
+  queue.subscriptions = subs;
+  queue.events = opt.events;
+  queue.seconds = seconds_between(start, end);
+  queue.events_per_s = static_cast<double>(opt.events) / *queue.seconds;
+  queue.timed = "first push of the same batches -> event N counted by every consumer thread";
+  cairn.ratio_vs["thread-queue-only"] = *cairn.events_per_s / *queue.events_per_s;
+  return {cairn, queue};
+}
+
 } // namespace
 
 outcome run_routed(const options& opt, bool durable) {
@@ -329,6 +467,11 @@ outcome run_routed(const options& opt, bool durable) {
     out.rows.push_back(std::move(cairn));
     if (queue.events_per_s)
       out.rows.push_back(std::move(queue));
+    auto [router_only, queue_only] = run_delivery(opt, durable, subs, out.failures);
+    if (router_only.events_per_s) {
+      out.rows.push_back(std::move(router_only));
+      out.rows.push_back(std::move(queue_only));
+    }
   }
   return out;
 }
