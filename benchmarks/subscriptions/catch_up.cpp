@@ -3,7 +3,8 @@
 // Setup (untimed): N events of one event per append, 10,000 streams, written directly through the store's
 // group_append (4096 appends per write). Then, in the same run:
 //   * read_log (baseline): the store's raw read_log from position 1 in chunks of 1024 (the subscription's chunk),
-//     counting; timed: first read to the last chunk.
+//     counting; timed: first read to the last chunk. Measured before and after the subscriptions; the faster one
+//     counts.
 //   * cairn-subscriber / cairn-projection: a runtime is started on that store and a subscriber (counts) or a
 //     projection (counts, and writes its last position into its read model) is added; timed: add_subscriber() /
 //     add_projection() to the handler getting event N. Each then has to go live: checked.
@@ -167,10 +168,19 @@ outcome run_catch_up(const options& opt, bool durable) {
   if (!fill(dir.str(), opt, out.failures))
     return out;
   auto baseline = read_log_baseline(dir.str(), opt, durable, out.failures);
+  std::vector<row> late;
   for (bool projection : {false, true}) {
     auto r = late_subscription(dir.str(), opt, durable, projection, out.failures);
     if (!r.events_per_s)
       continue;
+    late.push_back(std::move(r));
+  }
+  // Read again after the subscriptions: the faster of the two reads is the baseline, so that neither the first
+  // reader's cold cache nor a noisy moment flatters cairn.
+  if (auto again = read_log_baseline(dir.str(), opt, durable, out.failures);
+      again.events_per_s && (!baseline.events_per_s || *again.events_per_s > *baseline.events_per_s))
+    baseline = std::move(again);
+  for (auto& r : late) {
     if (baseline.events_per_s)
       r.ratio_vs["read_log"] = *r.events_per_s / *baseline.events_per_s;
     out.rows.push_back(std::move(r));
