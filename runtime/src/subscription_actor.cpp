@@ -174,10 +174,10 @@ void subscription_actor::track_handled() {
 void subscription_actor::on_tracked(const command_result& r) {
   tracking_in_flight_ = false;
   if (!r.ok()) {
-    // The handled events stay handled; the position is tracked again with the next events or catch-up step.
+    // The handled events stay handled; the position is tracked again at the next catch-up step, 200 ms later.
     std::fprintf(stderr, "cairn: subscription %s: tracking failed: %s\n", route_->name.c_str(),
                  to_string(r).c_str());
-    return;
+    return retry_later();
   }
   position_ = std::max(position_, tracking_sent_);
   route_->position.store(position_);
