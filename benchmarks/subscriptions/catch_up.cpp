@@ -2,7 +2,7 @@
 //
 // Setup (untimed): N events of one event per append, 10,000 streams, written directly through the store's
 // group_append (4096 appends per write). Then, in the same run:
-//   * read_log (baseline): the store's raw read_log from position 1 in chunks of 1024 (the subscription's chunk),
+//   * read_log (baseline): the store's raw read_log from position 1 in chunks of 4096 (the subscription's chunk),
 //     counting; timed: first read to the last chunk. Measured before and after the subscriptions; the faster one
 //     counts.
 //   * cairn-subscriber / cairn-projection: a runtime is started on that store and a subscriber (counts) or a
@@ -64,7 +64,7 @@ row read_log_baseline(const std::string& path, const options& opt, bool durable,
   event_check check{1, opt.events};
   const auto start = clock::now();
   for (std::uint64_t next = 1;;) {
-    auto chunk = (*opened)->read_log(next, 1024);
+    auto chunk = (*opened)->read_log(next, 4096);
     if (!chunk) {
       failures.push_back("catch-up: read_log failed: " + chunk.error().to_string());
       return {};
@@ -86,7 +86,7 @@ row read_log_baseline(const std::string& path, const options& opt, bool durable,
   r.events = opt.events;
   r.seconds = seconds_between(start, end);
   r.events_per_s = static_cast<double>(opt.events) / *r.seconds;
-  r.timed = "read_log(1..N) in chunks of 1024, first read -> last chunk";
+  r.timed = "read_log(1..N) in chunks of 4096, first read -> last chunk";
   return r;
 }
 

@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
           malloc_trim(0);
           auto out = scenario == "routed"     ? run_routed(opt, durable)
                      : scenario == "catch-up" ? run_catch_up(opt, durable)
-                                              : run_slow_subscriber(opt, durable);
+                                              : run_slow_subscriber(opt, durable, i % 2 == 1);
           rows.insert(rows.end(), out.rows.begin(), out.rows.end());
           failures.insert(failures.end(), out.failures.begin(), out.failures.end());
         }

@@ -35,6 +35,7 @@ struct outcome {
 
 outcome run_routed(const options& opt, bool durable);
 outcome run_catch_up(const options& opt, bool durable);
-outcome run_slow_subscriber(const options& opt, bool durable);
+/// `slow_first`: the run with the slow subscriber goes first (main alternates, so that order favours neither).
+outcome run_slow_subscriber(const options& opt, bool durable, bool slow_first);
 
 } // namespace cairn::subbench

@@ -193,10 +193,16 @@ row one_run(const options& opt, bool durable, bool slow, std::vector<std::string
 
 } // namespace
 
-outcome run_slow_subscriber(const options& opt, bool durable) {
+outcome run_slow_subscriber(const options& opt, bool durable, bool slow_first) {
   outcome out;
-  auto without = one_run(opt, durable, false, out.failures);
-  auto with = one_run(opt, durable, true, out.failures);
+  row without, with;
+  if (slow_first) {
+    with = one_run(opt, durable, true, out.failures);
+    without = one_run(opt, durable, false, out.failures);
+  } else {
+    without = one_run(opt, durable, false, out.failures);
+    with = one_run(opt, durable, true, out.failures);
+  }
   if (with.commands_per_s && without.commands_per_s)
     with.ratio_vs["without"] = *with.commands_per_s / *without.commands_per_s;
   for (auto* r : {&without, &with})

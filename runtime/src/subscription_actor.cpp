@@ -16,7 +16,7 @@ namespace cairn::detail {
 namespace {
 
 /// Log reads during catch-up take this many events at a time: bounded memory, few round trips.
-constexpr std::size_t catch_up_chunk = 1024;
+constexpr std::size_t catch_up_chunk = 4096;
 
 } // namespace
 
