@@ -6,6 +6,7 @@
 #include <caf/send.hpp>
 #include <caf/skip.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -15,7 +16,7 @@ namespace cairn::detail {
 namespace {
 
 /// Log reads during catch-up take this many events at a time: bounded memory, few round trips.
-constexpr std::size_t catch_up_chunk = 1024;
+constexpr std::size_t catch_up_chunk = 4096;
 
 } // namespace
 
@@ -33,6 +34,7 @@ caf::behavior subscription_actor::make_behavior() {
   auto tracked = core_.store->tracking_position(route_->name);
   if (tracked) {
     position_ = *tracked;
+    handled_ = position_;
     route_->position.store(position_);
     send(this, catch_up_atom::value);
   } else {
@@ -63,18 +65,26 @@ caf::behavior subscription_actor::make_behavior() {
 }
 
 void subscription_actor::catch_up() {
-  auto tracked = core_.store->tracking_position(route_->name);
-  if (!tracked)
-    return retry_later();
-  position_ = *tracked;
-  route_->position.store(position_);
-  auto chunk = core_.store->read_log(position_ + 1, catch_up_chunk);
+  if (rewind_ || !handlers_.subscriber) {
+    // From the tracked position: at start, after a failure, and always for a projection or a policy, whose
+    // handled events count only once committed.
+    auto tracked = core_.store->tracking_position(route_->name);
+    if (!tracked)
+      return retry_later();
+    position_ = *tracked;
+    handled_ = position_;
+    rewind_ = false;
+    route_->position.store(position_);
+  } else if (handled_ > position_) {
+    track_handled(); // a tracking commit that failed earlier: try again
+  }
+  auto chunk = core_.store->read_log(handled_ + 1, catch_up_chunk);
   if (!chunk)
     return retry_later();
   if (chunk->empty()) {
     // Caught up. Either nothing was published past our position (live from now on, under the router's lock), or
     // something was committed meanwhile: read again.
-    if (!feed_.try_go_live(*route_, position_))
+    if (!feed_.try_go_live(*route_, handled_))
       send(this, catch_up_atom::value);
     return;
   }
@@ -84,7 +94,7 @@ void subscription_actor::catch_up() {
 }
 
 bool subscription_actor::handle(const std::vector<store::stored_event>& events) {
-  handled_up_to_ = position_;
+  handled_up_to_ = handled_;
   try {
     for (const auto& e : events) {
       if (e.position <= handled_up_to_)
@@ -103,11 +113,18 @@ bool subscription_actor::handle(const std::vector<store::stored_event>& events) 
                  static_cast<unsigned long long>(position_));
     writer_.take();
     actions_.take();
+    rewind_ = true;
     retry_later();
     return true;
   }
-  if (handled_up_to_ == position_)
+  if (handled_up_to_ == handled_)
     return false;
+  handled_ = handled_up_to_;
+  if (handlers_.subscriber) {
+    // Its effects are elsewhere (at least once): it goes on with the next events while the position is tracked.
+    track_handled();
+    return false;
+  }
   busy_ = true;
   auto actions = actions_.take();
   if (actions.empty()) {
@@ -144,7 +161,33 @@ void subscription_actor::commit_handled() {
   core_.commits->submit(std::move(request), caf::actor_cast<caf::actor>(this));
 }
 
+void subscription_actor::track_handled() {
+  if (tracking_in_flight_)
+    return; // its answer sends the newest position
+  tracking_in_flight_ = true;
+  tracking_sent_ = handled_;
+  store::append_request request;
+  request.tracking = store::tracking_record{route_->name, tracking_sent_};
+  core_.commits->submit(std::move(request), caf::actor_cast<caf::actor>(this));
+}
+
+void subscription_actor::on_tracked(const command_result& r) {
+  tracking_in_flight_ = false;
+  if (!r.ok()) {
+    // The handled events stay handled; the position is tracked again at the next catch-up step, 200 ms later.
+    std::fprintf(stderr, "cairn: subscription %s: tracking failed: %s\n", route_->name.c_str(),
+                 to_string(r).c_str());
+    return retry_later();
+  }
+  position_ = std::max(position_, tracking_sent_);
+  route_->position.store(position_);
+  if (handled_ > position_)
+    track_handled();
+}
+
 void subscription_actor::on_committed(const command_result& r) {
+  if (handlers_.subscriber)
+    return on_tracked(r);
   busy_ = false;
   if (!r.ok()) {
     // Neither the writes nor the position were stored: handle the same events again from the log.
