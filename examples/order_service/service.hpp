@@ -73,7 +73,6 @@ public:
   }
 
 private:
-  class pending_guard;
   struct reader;
 
   void route(const request& req, responder& done);
