@@ -273,3 +273,23 @@ TEST_CASE("a draining service answers 503, and healthz says ok while running", "
   CHECK(f.call("GET", "/healthz").status == 503);
   CHECK(f.rt->get<cairn::domains::orders::order>(id).root->version() == 1);
 }
+
+TEST_CASE("drain returns only after every request handed in before it is answered", "[service]") {
+  service_fixture f;
+  auto id = f.create_order();
+  constexpr int total = 200;
+  const std::string line = R"({"product_id":"p","name":"n","quantity":1,"unit_price":"0.01"})";
+  std::atomic<int> answered{0}, accepted{0};
+  for (int i = 0; i < total; ++i)
+    f.svc->handle({"POST", "/orders/" + id + "/lines", line}, [&](cairn::order_service::response r) {
+      accepted += r.status == 200 ? 1 : 0;
+      ++answered;
+    });
+  f.svc->drain(); // at once: most of the 200 are still in the runtime
+  CHECK(answered == total);
+  CHECK(accepted == total);
+  auto root = f.rt->get<cairn::domains::orders::order>(id).root;
+  REQUIRE(root);
+  CHECK(root->state().lines().size() == static_cast<std::size_t>(total));
+  CHECK(f.add_line(id, "p", 1, "0.01").status == 503);
+}
