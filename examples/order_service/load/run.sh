@@ -13,7 +13,9 @@ server=${CAIRN_BUILD_DIR:-build}/bin/order-service
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 2; }
 [ -x "$server" ] || { echo "$server is missing: ./dev build" >&2; exit 2; }
 scratch=$(mktemp -d)
-trap 'rm -rf "$scratch"' EXIT
+pid=
+# Whatever happens (wrk failing included), the server does not outlive the script.
+trap '[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid"; rm -rf "$scratch"' EXIT
 
 # start_server DURABILITY: starts the service on a fresh folder, sets $url and $pid.
 start_server() {
@@ -32,6 +34,7 @@ start_server() {
 stop_server() {
   kill -TERM "$pid"
   wait "$pid"
+  pid=
 }
 
 echo "== baseline: GET /healthz, wrk -t2 -c64 -d$duration --latency"
