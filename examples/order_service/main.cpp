@@ -1,0 +1,120 @@
+// order-service: the shop (orders, products, the stock saga, read models) on a cairn runtime, over HTTP/1.1 and
+// JSON. See docs/order_service.md.
+//
+//   order-service [--listen 127.0.0.1:8080] [--data-dir ./data] [--durability durable|buffered] [--threads 1]
+//                 [--max-connections 1024] [--max-body-bytes 65536]
+//
+// Prints "order-service: listening on http://HOST:PORT ..." once it accepts connections (with --listen HOST:0,
+// the port the system chose). SIGINT or SIGTERM: stops accepting, answers the requests in flight, stops the
+// runtime (which writes and syncs what is queued) and exits 0.
+#include "server.hpp"
+#include "service.hpp"
+
+#include <shop.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <string>
+#include <variant>
+
+using namespace cairn;
+using namespace cairn::order_service;
+
+namespace {
+
+/// "HOST:PORT" (IPv4, or [IPv6]:PORT) -> an endpoint; the message says what is wrong.
+std::variant<boost::asio::ip::tcp::endpoint, std::string> parse_listen(const std::string& text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon + 1 == text.size())
+    return "--listen needs HOST:PORT, got '" + text + "'";
+  auto host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  unsigned long port = 0;
+  try {
+    std::size_t used = 0;
+    port = std::stoul(text.substr(colon + 1), &used);
+    if (used != text.size() - colon - 1 || port > 65535)
+      throw std::out_of_range{"port"};
+  } catch (const std::exception&) {
+    return "--listen: bad port in '" + text + "'";
+  }
+  boost::system::error_code ec;
+  auto address = boost::asio::ip::make_address(host, ec);
+  if (ec)
+    return "--listen: bad address '" + host + "': " + ec.message();
+  return boost::asio::ip::tcp::endpoint{address, static_cast<unsigned short>(port)};
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"order-service: the cairn example shop over HTTP/1.1 + JSON"};
+  std::string listen = "127.0.0.1:8080";
+  std::string data_dir = "./data";
+  std::string durability = "durable";
+  std::size_t threads = 1;
+  server_options server;
+  service_limits limits;
+  app.add_option("--listen", listen, "address:port to listen on (port 0: any free port)")->capture_default_str();
+  app.add_option("--data-dir", data_dir, "RocksDB folder (created when missing)")->capture_default_str();
+  app.add_option("--durability", durability, "durable: acknowledged after fsync; buffered: after the OS write")
+    ->check(CLI::IsMember({"durable", "buffered"}))
+    ->capture_default_str();
+  app.add_option("--threads", threads, "HTTP I/O threads (the runtime has its own scheduler threads)")
+    ->check(CLI::Range(1, 64))
+    ->capture_default_str();
+  app.add_option("--max-connections", server.max_connections, "open connections; beyond: 429 and close")
+    ->check(CLI::Range(1, 1'000'000))
+    ->capture_default_str();
+  app.add_option("--max-body-bytes", limits.max_body_bytes, "request body limit; beyond: 413")
+    ->check(CLI::Range(1, 64 * 1024 * 1024))
+    ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  auto endpoint = parse_listen(listen);
+  if (auto* error = std::get_if<std::string>(&endpoint)) {
+    std::fprintf(stderr, "order-service: %s\n", error->c_str());
+    return 2;
+  }
+  server.listen = std::get<boost::asio::ip::tcp::endpoint>(endpoint);
+  server.io_threads = threads;
+  server.handle_signals = true;
+
+  runtime_config cfg;
+  cfg.data_dir = data_dir;
+  cfg.durability = durability == "durable" ? commit_mode::durable : commit_mode::buffered;
+  runtime rt{cfg};
+  shop::register_shop(rt);
+  if (auto started = rt.start(); !started) {
+    std::fprintf(stderr, "order-service: cannot open %s: %s\n", data_dir.c_str(), started.error().to_string().c_str());
+    return 1;
+  }
+  int code = 0;
+  {
+    service svc{rt, limits};
+    auto opened = http_server::open(svc, server);
+    if (auto* error = std::get_if<std::string>(&opened)) {
+      std::fprintf(stderr, "order-service: %s\n", error->c_str());
+      code = 1;
+    } else {
+      auto& srv = *std::get<std::unique_ptr<http_server>>(opened);
+      auto where = srv.local_endpoint();
+      auto host = where.address().is_v6() ? "[" + where.address().to_string() + "]" : where.address().to_string();
+      std::printf("order-service: listening on http://%s:%u (data %s, %s, %zu I/O thread%s)\n", host.c_str(),
+                  static_cast<unsigned>(where.port()), data_dir.c_str(), durability.c_str(), threads,
+                  threads == 1 ? "" : "s");
+      std::fflush(stdout);
+      srv.run(); // until SIGINT/SIGTERM, then until every connection has answered its request in flight
+      std::printf("order-service: stopping\n");
+    }
+    svc.drain();
+  }
+  rt.stop();
+  if (code == 0) {
+    std::printf("order-service: stopped\n");
+    std::fflush(stdout);
+  }
+  return code;
+}

@@ -1,0 +1,172 @@
+// The order service's Beast server over a real core and runtime, on a loopback port: keep-alive, the size and
+// connection bounds, malformed requests, and the graceful stop.
+#include "service_fixture.hpp"
+
+#include <server.hpp>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <optional>
+#include <string>
+#include <thread>
+#include <variant>
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using cairn::test::service_fixture;
+
+namespace {
+
+struct running_server {
+  running_server(cairn::order_service::service& svc, cairn::order_service::server_options opts) {
+    opts.listen = tcp::endpoint{net::ip::make_address("127.0.0.1"), 0};
+    auto opened = cairn::order_service::http_server::open(svc, opts);
+    REQUIRE(std::holds_alternative<std::unique_ptr<cairn::order_service::http_server>>(opened));
+    server = std::move(std::get<std::unique_ptr<cairn::order_service::http_server>>(opened));
+    port = server->local_endpoint().port();
+    thread = std::thread{[this] { server->run(); }};
+  }
+  ~running_server() {
+    stop();
+  }
+  void stop() {
+    server->stop();
+    if (thread.joinable())
+      thread.join();
+  }
+
+  std::unique_ptr<cairn::order_service::http_server> server;
+  unsigned short port = 0;
+  std::thread thread;
+};
+
+struct connection {
+  explicit connection(unsigned short port) : stream(ioc) {
+    stream.connect(tcp::endpoint{net::ip::make_address("127.0.0.1"), port});
+  }
+
+  void send_raw(const std::string& bytes) {
+    net::write(stream, net::buffer(bytes));
+  }
+
+  /// The next response, or nullopt when the server closed the connection.
+  std::optional<http::response<http::string_body>> receive() {
+    http::response<http::string_body> res;
+    beast::error_code ec;
+    stream.expires_after(std::chrono::seconds{10});
+    http::read(stream, buffer, res, ec);
+    if (ec)
+      return std::nullopt;
+    return res;
+  }
+
+  std::optional<http::response<http::string_body>> call(http::verb verb, const std::string& target,
+                                                        const std::string& body = {}) {
+    http::request<http::string_body> req{verb, target, 11};
+    req.set(http::field::host, "localhost");
+    req.body() = body;
+    req.prepare_payload();
+    http::write(stream, req);
+    return receive();
+  }
+
+  net::io_context ioc;
+  beast::tcp_stream stream;
+  beast::flat_buffer buffer;
+};
+
+} // namespace
+
+TEST_CASE("many requests on one keep-alive connection", "[service][http]") {
+  service_fixture f;
+  running_server srv{*f.svc, {}};
+  connection c{srv.port};
+  auto created = c.call(http::verb::post, "/orders", R"({"customer_id":"c-1"})");
+  REQUIRE(created);
+  REQUIRE(created->result_int() == 201);
+  CHECK(created->keep_alive());
+  CHECK(created->at(http::field::content_type) == "application/json");
+  auto id = nlohmann::json::parse(created->body())["id"].get<std::string>();
+  for (int i = 0; i < 20; ++i) {
+    auto r = c.call(http::verb::post, "/orders/" + id + "/lines",
+                    R"({"product_id":"p","name":"n","quantity":1,"unit_price":"0.10"})");
+    REQUIRE(r);
+    CHECK(r->result_int() == 200);
+  }
+  auto state = c.call(http::verb::get, "/orders/" + id);
+  REQUIRE(state);
+  CHECK(nlohmann::json::parse(state->body())["total"] == "2.00");
+  CHECK(f.svc->metrics().open_connections() == 1);
+}
+
+TEST_CASE("oversized bodies and headers are 413, malformed requests 400, and the connection closes",
+          "[service][http]") {
+  cairn::order_service::service_limits limits;
+  limits.max_body_bytes = 1024;
+  service_fixture f{{}, limits};
+  cairn::order_service::server_options opts;
+  opts.max_header_bytes = 512;
+  running_server srv{*f.svc, opts};
+  {
+    connection c{srv.port};
+    c.send_raw("POST /orders HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n");
+    auto r = c.receive();
+    REQUIRE(r);
+    CHECK(r->result_int() == 413);
+    CHECK(nlohmann::json::parse(r->body())["error"] == "request body too large");
+    CHECK_FALSE(c.receive());
+  }
+  {
+    connection c{srv.port};
+    c.send_raw("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(1000, 'b') + "\r\n\r\n");
+    auto r = c.receive();
+    REQUIRE(r);
+    CHECK(r->result_int() == 413);
+  }
+  {
+    connection c{srv.port};
+    c.send_raw("NOT A REQUEST\r\n\r\n");
+    auto r = c.receive();
+    REQUIRE(r);
+    CHECK(r->result_int() == 400);
+    CHECK_FALSE(c.receive());
+  }
+  connection ok{srv.port};
+  auto health = ok.call(http::verb::get, "/healthz");
+  REQUIRE(health);
+  CHECK(health->result_int() == 200);
+}
+
+TEST_CASE("connections beyond the limit get 429 and are closed", "[service][http]") {
+  service_fixture f;
+  cairn::order_service::server_options opts;
+  opts.max_connections = 2;
+  running_server srv{*f.svc, opts};
+  connection a{srv.port}, b{srv.port};
+  REQUIRE(a.call(http::verb::get, "/healthz"));
+  REQUIRE(b.call(http::verb::get, "/healthz"));
+  connection c{srv.port};
+  auto refused = c.receive();
+  REQUIRE(refused);
+  CHECK(refused->result_int() == 429);
+  CHECK_FALSE(c.receive());
+  auto still = a.call(http::verb::get, "/healthz");
+  REQUIRE(still);
+  CHECK(still->result_int() == 200);
+}
+
+TEST_CASE("stop closes idle connections and run() returns", "[service][http]") {
+  service_fixture f;
+  running_server srv{*f.svc, {}};
+  connection idle{srv.port};
+  REQUIRE(idle.call(http::verb::get, "/healthz"));
+  srv.stop(); // joins run()
+  CHECK_FALSE(idle.receive());
+  CHECK(f.svc->metrics().open_connections() == 0);
+}
