@@ -331,9 +331,11 @@ std::string goals_section(const suite_results& s) {
       out << "**not judged**: " << *why;
     else if (met)
       out << "**met**";
-    else
-      out << "**not met** (" << fixed(100 * (g.at_least ? *v / g.target : g.target / *v), 0)
-          << "% of the goal)";
+    else {
+      // One decimal, so that a figure just short of its goal never reads "100% of the goal".
+      const double share = 100 * (g.at_least ? *v / g.target : g.target / *v);
+      out << "**not met** (" << fixed(share, share >= 99.5 ? 1 : 0) << "% of the goal)";
+    }
     out << " |\n";
   }
   return out.str();
