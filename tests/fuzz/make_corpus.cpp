@@ -1,4 +1,4 @@
-// Writes the fuzz targets' seed corpora from real encodings: every event type of the example domains (default
+// Writes the fuzz targets' seed corpora (event_record, payload, inspect_json) from real encodings: every event type of the example domains (default
 // values and realistic ones) as payloads and as stored log/stream values, the legacy records the order codec
 // upcasts, snapshots and causation records. Run from the repository: fuzz-make-corpus tests/fuzz/corpus
 #include "fuzz_domains.hpp"
@@ -50,10 +50,13 @@ int main(int argc, char** argv) {
   const fs::path root = argv[1];
   const fs::path records = root / "event_record";
   const fs::path payloads = root / "payload";
+  const fs::path renderings = root / "inspect_json"; // cairn-inspect renders log values
   std::uint64_t position = 0;
   const auto add_record = [&](const std::string& name, const store::event_record& r) {
     ++position;
-    write_file(records, name + "-log", log_value("stream-" + std::to_string(position % 3), position, r));
+    const std::string log = log_value("stream-" + std::to_string(position % 3), position, r);
+    write_file(records, name + "-log", log);
+    write_file(renderings, name, log);
     write_file(records, name + "-stream", stream_value(position, r));
   };
 
@@ -103,6 +106,6 @@ int main(int argc, char** argv) {
   std::string causation;
   layout::put_causation_value(causation, store::causation_record{"stock-policy", 17, false, "not enough", 0}, 3);
   write_file(records, "causation-value", causation);
-  std::printf("wrote %s and %s\n", records.c_str(), payloads.c_str());
+  std::printf("wrote %s, %s and %s\n", records.c_str(), payloads.c_str(), renderings.c_str());
   return 0;
 }
