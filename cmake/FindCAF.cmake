@@ -2,11 +2,20 @@
 # targets are declared here.
 #
 # Provides CAF::core and CAF::io, and sets CAF_FOUND, CAF_INCLUDE_DIR, CAF_CORE_LIBRARY, CAF_IO_LIBRARY.
-# Set CAF_ROOT to prefer another build (for example one made with -fsanitize=thread).
+# Set CAF_ROOT (a CMake or environment variable) to use another build instead, for example the one made with
+# -fsanitize=thread by `./dev test --sanitize thread`: then only CAF_ROOT is searched, so that a missing build
+# there fails here rather than silently mixing in Debian's uninstrumented library.
 
-find_path(CAF_INCLUDE_DIR caf/all.hpp HINTS ${CAF_ROOT} PATH_SUFFIXES include)
-find_library(CAF_CORE_LIBRARY caf_core HINTS ${CAF_ROOT} PATH_SUFFIXES lib lib64)
-find_library(CAF_IO_LIBRARY caf_io HINTS ${CAF_ROOT} PATH_SUFFIXES lib lib64)
+if(NOT CAF_ROOT AND DEFINED ENV{CAF_ROOT})
+  set(CAF_ROOT $ENV{CAF_ROOT})
+endif()
+if(CAF_ROOT)
+  set(_caf_search HINTS ${CAF_ROOT} NO_DEFAULT_PATH)
+endif()
+find_path(CAF_INCLUDE_DIR caf/all.hpp ${_caf_search} PATH_SUFFIXES include)
+find_library(CAF_CORE_LIBRARY caf_core ${_caf_search} PATH_SUFFIXES lib lib64)
+find_library(CAF_IO_LIBRARY caf_io ${_caf_search} PATH_SUFFIXES lib lib64)
+unset(_caf_search)
 
 include(FindPackageHandleStandardArgs)
 find_package_handle_standard_args(CAF REQUIRED_VARS CAF_INCLUDE_DIR CAF_CORE_LIBRARY CAF_IO_LIBRARY)

@@ -37,6 +37,8 @@ directory_entry* directory::find_or_activate(shard& s, std::string_view id, bool
 bool directory::try_remove(directory_entry* entry, std::string_view id) {
   auto& s = shards_[entry->shard];
   std::lock_guard guard{s.mutex};
+  if (entry->retired)
+    return true; // shutdown() forgot it already and sent its actor an exit
   if (entry->queued.load(std::memory_order_relaxed) != 0)
     return false;
   lru_unlink(s, entry);
@@ -99,9 +101,13 @@ std::size_t directory::size() const {
 void directory::shutdown() {
   for (auto& s : shards_) {
     std::lock_guard guard{s.mutex};
-    for (auto& [id, e] : s.entries)
+    for (auto& [id, e] : s.entries) {
       caf::anon_send_exit(e.actor, caf::exit_reason::user_shutdown);
+      // An actor still finishing a message may call try_remove() or taken() on its entry: keep it alive.
+      e.retired = true;
+    }
     budget_.active.fetch_sub(s.entries.size(), std::memory_order_relaxed);
+    s.retired.push_back(std::move(s.entries)); // moving the map keeps its nodes, and so the entries, in place
     s.entries.clear();
     s.lru_head = s.lru_tail = nullptr;
   }

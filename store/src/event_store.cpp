@@ -11,6 +11,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <array>
 #include <atomic>
 #include <exception>
@@ -238,6 +239,7 @@ struct event_store::impl {
   std::string path;
   tuning t;
   durability mode = durability::durable;
+  bool read_only = false; // options::read_only: no writes, and RocksDB opened without its lock
 
   // Readers share the database; only recovery (under write_mutex as well) replaces it.
   mutable std::shared_mutex db_mutex;
@@ -843,6 +845,49 @@ struct event_store::impl {
     return std::optional<snapshot_record>{std::move(record)};
   }
 
+  result<std::vector<stream_head>> list_streams(std::string_view after_stream, std::size_t max_count) const {
+    std::unique_ptr<rocksdb::Iterator> it{db()->NewIterator(rocksdb::ReadOptions{}, cf[heads_cf])};
+    std::vector<stream_head> out;
+    const rocksdb::Slice after{after_stream.data(), after_stream.size()};
+    it->Seek(after);
+    if (it->Valid() && !after_stream.empty() && it->key() == after)
+      it->Next();
+    for (; it->Valid() && out.size() < max_count; it->Next()) {
+      std::string stream = it->key().ToString();
+      if (it->value().size() != 8)
+        return error{errc::corrupt_data, "the head of stream " + stream + " is malformed"};
+      const std::uint64_t version = layout::get_be64(it->value().data());
+      out.push_back(stream_head{std::move(stream), version});
+    }
+    if (!it->status().ok())
+      return error{errc::io_error, "cannot list the streams: " + it->status().ToString()};
+    return out;
+  }
+
+  result<std::vector<column_family_stats>> column_families() const {
+    std::vector<column_family_stats> out;
+    for (std::size_t i = 0; i < cf_names.size(); ++i) {
+      const auto property = [&](const std::string& name) {
+        std::uint64_t value = 0;
+        return db()->GetIntProperty(cf[i], name, &value) ? value : 0;
+      };
+      column_family_stats stats;
+      stats.name = std::string{cf_names[i]};
+      stats.estimated_keys = property(rocksdb::DB::Properties::kEstimateNumKeys);
+      stats.sst_bytes = property(rocksdb::DB::Properties::kTotalSstFilesSize);
+      stats.live_data_bytes = property(rocksdb::DB::Properties::kEstimateLiveDataSize);
+      stats.memtable_bytes = property(rocksdb::DB::Properties::kCurSizeAllMemTables);
+      for (int level = 0; level < db()->NumberLevels(cf[i]); ++level) {
+        std::string files;
+        if (db()->GetProperty(cf[i], rocksdb::DB::Properties::kNumFilesAtLevelPrefix + std::to_string(level),
+                              &files))
+          stats.sst_files += std::strtoull(files.c_str(), nullptr, 10);
+      }
+      out.push_back(std::move(stats));
+    }
+    return out;
+  }
+
   result<std::vector<tracking_record>> tracking_positions() const {
     std::unique_ptr<rocksdb::Iterator> it{db()->NewIterator(rocksdb::ReadOptions{}, cf[tracking_cf])};
     std::vector<tracking_record> out;
@@ -942,6 +987,32 @@ result<std::unique_ptr<event_store>> event_store::open(const options& opts) {
       return std::unique_ptr<event_store>{new event_store{std::move(p)}};
     };
 
+    if (opts.read_only) {
+      options existing = opts;
+      existing.create_if_missing = false;
+      auto kind = classify_path(t.db.env, existing);
+      if (!kind)
+        return kind.error();
+      std::vector<std::string> names;
+      if (const auto s = rocksdb::DB::ListColumnFamilies(t.db, opts.path, &names); !s.ok())
+        return error{s.IsIOError() && !s.IsPathNotFound() ? errc::io_error : errc::not_a_database,
+                     "cannot read the database catalogue of " + opts.path + ": " + s.ToString()};
+      auto p = std::make_unique<impl>();
+      if (auto st = open_database(p->d, t, opts.path, false, names, true); !st)
+        return st.error();
+      auto format = read_format(p->d, opts.path);
+      if (!format)
+        return format.error();
+      if (*format == format_state::absent)
+        return error{errc::not_a_database, opts.path + " is a RocksDB database but not a cairn store"};
+      for (const auto name : cf_names)
+        if (std::find(names.begin(), names.end(), name) == names.end())
+          return error{errc::unknown_format, opts.path + " lacks the column family " + std::string{name} +
+                                                 " (opening it read-write once adds it)"};
+      p->read_only = true;
+      return finish(std::move(p), false);
+    }
+
     auto kind = classify_path(t.db.env, opts);
     if (!kind)
       return kind.error();
@@ -1007,6 +1078,11 @@ std::vector<result<append_receipt>> event_store::group_append(std::span<const ap
   std::vector<result<append_receipt>> out;
   try {
     out.reserve(requests.size());
+    if (impl_->read_only) {
+      for (std::size_t i = 0; i < requests.size(); ++i)
+        out.emplace_back(error{errc::invalid_argument, "the store is open read-only"});
+      return out;
+    }
     impl_->group_append(requests, out);
   } catch (const std::exception& e) {
     // Only allocation can throw, and only before the write (the results after it are assigned in place): no
@@ -1072,6 +1148,15 @@ event_store::scan_projection(std::string_view prefix, std::string_view after_key
   return impl_->guarded_read("projection keys", [&] { return impl_->scan_projection(prefix, after_key, max_count); });
 }
 
+result<std::vector<stream_head>> event_store::list_streams(std::string_view after_stream,
+                                                           std::size_t max_count) const {
+  return impl_->guarded_read("the stream heads", [&] { return impl_->list_streams(after_stream, max_count); });
+}
+
+result<std::vector<column_family_stats>> event_store::column_families() const {
+  return impl_->guarded_read("the column family properties", [&] { return impl_->column_families(); });
+}
+
 std::uint64_t event_store::last_position() const noexcept {
   return impl_->last_position.load(std::memory_order_acquire);
 }
@@ -1086,6 +1171,8 @@ store_stats event_store::stats() const noexcept {
 }
 
 status event_store::flush() {
+  if (impl_->read_only)
+    return error{errc::invalid_argument, "the store is open read-only"};
   try {
     return impl_->flush();
   } catch (const std::exception& e) {

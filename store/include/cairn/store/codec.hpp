@@ -191,7 +191,8 @@ public:
       detail::put_varint(*out_, x.index());
       std::visit([this](const auto& alt) { write(alt); }, x);
     } else if constexpr (detail::is_instance_of_v<V, std::pair> || detail::is_instance_of_v<V, std::tuple>) {
-      std::apply([this](const auto&... member) { (write(member), ...); }, x);
+      // A default capture: for an empty tuple the lambda uses nothing, and clang warns about an unused [this].
+      std::apply([&](const auto&... member) { (write(member), ...); }, x);
     } else if constexpr (detail::is_std_array_v<V>) {
       for (const auto& element : x)
         write(element);
@@ -348,7 +349,7 @@ public:
       return guard.ok && read_alternative(x, static_cast<std::size_t>(index),
                                           std::make_index_sequence<std::variant_size_v<V>>{});
     } else if constexpr (detail::is_instance_of_v<V, std::pair> || detail::is_instance_of_v<V, std::tuple>) {
-      return std::apply([this](auto&... member) { return (read(member) && ...); }, x);
+      return std::apply([&](auto&... member) { return (read(member) && ...); }, x);
     } else if constexpr (detail::is_std_array_v<V>) {
       depth_guard guard{*this};
       if (!guard.ok)

@@ -63,6 +63,11 @@ struct options {
   std::string path;                         ///< the database folder
   durability mode = durability::durable;
   bool create_if_missing = true;
+  /// Opens an existing store without writing anything and without taking RocksDB's lock, so that tools can look
+  /// into a store whose process is down or still running (they see it as of the open). Appends and flush() then
+  /// answer errc::invalid_argument. A store lacking one of the column families of format 1 is errc::unknown_format
+  /// (a read-write open adds them).
+  bool read_only = false;
   rocksdb::Env* env = nullptr;              ///< nullptr: the default Env (tests pass a fault-injecting one)
   std::size_t block_cache_bytes = 64u << 20;
 };
@@ -141,6 +146,22 @@ struct append_receipt {
   std::uint64_t last_position = 0;  ///< global position of the last event (0 when no events)
 };
 
+/// A stream and its head version, as listed by event_store::list_streams().
+struct stream_head {
+  std::string stream;
+  std::uint64_t version = 0;
+};
+
+/// RocksDB's own figures for one column family (its properties; estimates where RocksDB says so).
+struct column_family_stats {
+  std::string name;
+  std::uint64_t estimated_keys = 0;      ///< rocksdb.estimate-num-keys
+  std::uint64_t sst_bytes = 0;           ///< rocksdb.total-sst-files-size
+  std::uint64_t live_data_bytes = 0;     ///< rocksdb.estimate-live-data-size
+  std::uint64_t memtable_bytes = 0;      ///< rocksdb.cur-size-all-mem-tables
+  std::uint64_t sst_files = 0;           ///< files over all levels (rocksdb.num-files-at-level<N>)
+};
+
 /// Counters since open.
 struct store_stats {
   std::uint64_t writes = 0;  ///< RocksDB writes (each one batch)
@@ -199,6 +220,13 @@ public:
   result<std::vector<std::pair<std::string, std::string>>> scan_projection(std::string_view prefix,
                                                                            std::string_view after_key,
                                                                            std::size_t max_count) const;
+
+  /// Up to `max_count` streams whose names sort strictly after `after_stream` (empty: from the first), with their
+  /// head versions, in name order (bytewise). An empty vector means the end. Meant for tools (cairn-inspect).
+  result<std::vector<stream_head>> list_streams(std::string_view after_stream, std::size_t max_count) const;
+
+  /// RocksDB's size figures of every column family of the store, in layout order. Meant for tools.
+  result<std::vector<column_family_stats>> column_families() const;
 
   /// The global position of the last committed event (0 when the log is empty).
   std::uint64_t last_position() const noexcept;

@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <vector>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -33,6 +34,7 @@ struct directory_entry {
   std::uint32_t shard = 0;
   std::uint32_t last_used_tick = 0;    ///< the directory's tick at the last dispatch (guarded by the shard lock)
   bool passivation_requested = false; ///< asked to stop (guarded by the shard lock)
+  bool retired = false;                ///< forgotten by shutdown() while its actor may still run (shard lock)
 };
 
 /// Counts active instances across all aggregate types of a runtime.
@@ -106,9 +108,13 @@ private:
   struct shard {
     mutable std::mutex mutex;
     /// The entries live in the map's nodes (node-stable): one allocation per instance, not two.
-    std::unordered_map<std::string, directory_entry, hash, std::equal_to<>> entries;
+    using entry_map = std::unordered_map<std::string, directory_entry, hash, std::equal_to<>>;
+    entry_map entries;
     directory_entry* lru_head = nullptr; ///< most recently used
     directory_entry* lru_tail = nullptr; ///< least recently used
+    // Entries forgotten by shutdown(): their actors still hold them until they take the exit, so they are freed
+    // with the directory (after the actor system is gone), not at shutdown.
+    std::vector<entry_map> retired;
   };
 
   shard& shard_of(std::string_view id) {
