@@ -320,7 +320,7 @@ private:
               return;
             causation cause{"route:" + std::string{P::type_name}, e.position};
             out.add([this, routed = std::move(*routed), cause](auto done) {
-              send<P>(routed.id, routed.command, cause, [done](command_result r) { done(r); });
+              this->template send<P>(routed.id, routed.command, cause, [done](command_result r) { done(r); });
             });
           }
         },
