@@ -100,6 +100,31 @@ void check_all(const std::string& label, std::uint64_t events, const answer_coun
   }
 }
 
+/// `subs` subscribers on `path`, each checking every event of 1..events once, in order, into `checks`.
+std::vector<std::shared_ptr<detail::route>> add_counting_subscribers(commit_path& path, std::uint64_t subs,
+                                                                     std::uint64_t events,
+                                                                     std::vector<std::unique_ptr<event_check>>& checks) {
+  std::vector<std::shared_ptr<detail::route>> routes;
+  for (std::uint64_t i = 0; i < subs; ++i) {
+    checks.push_back(std::make_unique<event_check>(1, events));
+    routes.push_back(path.add_subscriber("count-" + std::to_string(i),
+                                         [c = checks.back().get()](const store::stored_event& e) { c->on(e); }));
+  }
+  return routes;
+}
+
+/// Waits (at most 10 s) until every route is on the live feed.
+void wait_until_live(detail::router& feed, const std::vector<std::shared_ptr<detail::route>>& routes) {
+  for (auto deadline = clock::now() + std::chrono::seconds{10}; clock::now() < deadline;) {
+    bool all = true;
+    for (const auto& r : routes)
+      all = all && feed.is_live(*r);
+    if (all)
+      return;
+    std::this_thread::sleep_for(std::chrono::milliseconds{1});
+  }
+}
+
 /// The runtime's path: committer -> router -> `subs` subscription actors (0: commit-only).
 row run_cairn(const options& opt, bool durable, std::uint64_t subs, std::vector<std::string>& failures) {
   const auto label = (subs == 0 ? std::string{"commit-only"} : "cairn-router x" + std::to_string(subs)) + " " +
@@ -107,23 +132,11 @@ row run_cairn(const options& opt, bool durable, std::uint64_t subs, std::vector<
   scratch_dir dir{opt.dir + "/routed-cairn"};
   answer_count answers{opt.events};
   std::vector<std::unique_ptr<event_check>> checks;
-  for (std::uint64_t i = 0; i < subs; ++i)
-    checks.push_back(std::make_unique<event_check>(1, opt.events));
   commit_path path{dir.str(), durable};
-  std::vector<std::shared_ptr<detail::route>> routes;
-  for (std::uint64_t i = 0; i < subs; ++i)
-    routes.push_back(path.add_subscriber("count-" + std::to_string(i),
-                                         [c = checks[i].get()](const store::stored_event& e) { c->on(e); }));
+  auto routes = add_counting_subscribers(path, subs, opt.events, checks);
   // On an empty log each subscription reads nothing and goes live at once; wait for that before timing.
   auto& feed = *path.core().feed;
-  for (auto deadline = clock::now() + std::chrono::seconds{10}; clock::now() < deadline;) {
-    bool all = true;
-    for (auto& r : routes)
-      all = all && feed.is_live(*r);
-    if (all)
-      break;
-    std::this_thread::sleep_for(std::chrono::milliseconds{1});
-  }
+  wait_until_live(feed, routes);
   auto reply_to = path.answer_actor(answers);
   route_sampler sampler{feed, routes};
   append_generator gen{opt.streams};
@@ -349,22 +362,10 @@ std::pair<row, row> run_delivery(const options& opt, bool durable, std::uint64_t
   const auto label = "router-only x" + std::to_string(subs) + " " + durability_name(durable);
   scratch_dir dir{opt.dir + "/routed-delivery"};
   std::vector<std::unique_ptr<event_check>> checks;
-  for (std::uint64_t i = 0; i < subs; ++i)
-    checks.push_back(std::make_unique<event_check>(1, opt.events));
   commit_path path{dir.str(), durable};
-  std::vector<std::shared_ptr<detail::route>> routes;
-  for (std::uint64_t i = 0; i < subs; ++i)
-    routes.push_back(path.add_subscriber("count-" + std::to_string(i),
-                                         [c = checks[i].get()](const store::stored_event& e) { c->on(e); }));
+  auto routes = add_counting_subscribers(path, subs, opt.events, checks);
   auto& feed = *path.core().feed;
-  for (auto deadline = clock::now() + std::chrono::seconds{10}; clock::now() < deadline;) {
-    bool all = true;
-    for (auto& r : routes)
-      all = all && feed.is_live(*r);
-    if (all)
-      break;
-    std::this_thread::sleep_for(std::chrono::milliseconds{1});
-  }
+  wait_until_live(feed, routes);
   // Live on the empty log; now the events are committed without the router knowing, and published below.
   auto batches = write_batches(*path.core().store, opt, failures);
   if (batches.empty())
