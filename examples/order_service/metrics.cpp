@@ -98,6 +98,14 @@ void service_metrics::connection_refused() noexcept {
   connections_refused_.fetch_add(1, std::memory_order_relaxed);
 }
 
+void service_metrics::connection_reclaimed() noexcept {
+  connections_reclaimed_.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::uint64_t service_metrics::reclaimed_connections() const noexcept {
+  return connections_reclaimed_.load(std::memory_order_relaxed);
+}
+
 std::uint64_t service_metrics::commands(command_kind kind, command_errc result) const noexcept {
   auto r = static_cast<std::size_t>(result);
   return r < result_count ? commands_[static_cast<std::size_t>(kind)][r].load(std::memory_order_relaxed) : 0;
@@ -169,6 +177,9 @@ std::string service_metrics::render(const runtime& rt) const {
   out.append("cairn_http_connections ").append(std::to_string(open_connections())).append("\n");
   header(out, "cairn_http_connections_refused_total", "counter", "Connections refused at the connection limit.");
   sample(out, "cairn_http_connections_refused_total", "", connections_refused_.load(std::memory_order_relaxed));
+  header(out, "cairn_http_connections_reclaimed_total", "counter",
+         "Connections closed at the connection limit to make room, having waited too long for a request.");
+  sample(out, "cairn_http_connections_reclaimed_total", "", reclaimed_connections());
   return out;
 }
 

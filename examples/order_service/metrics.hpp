@@ -38,14 +38,17 @@ public:
   void record_command(command_kind kind, command_errc result, std::chrono::nanoseconds latency) noexcept;
   /// One response sent (or handed to the server), by status code.
   void record_response(unsigned status) noexcept;
-  /// A connection opened or closed; a connection refused because the limit was reached.
+  /// A connection opened or closed; a connection refused because the limit was reached; one closed at the limit
+  /// to make room because it had waited too long for a request.
   void connection_opened() noexcept;
   void connection_closed() noexcept;
   void connection_refused() noexcept;
+  void connection_reclaimed() noexcept;
 
   std::uint64_t commands(command_kind kind, command_errc result) const noexcept;
   std::uint64_t responses(unsigned status) const noexcept;
   std::int64_t open_connections() const noexcept;
+  std::uint64_t reclaimed_connections() const noexcept;
 
   /// The whole exposition: these counters and the runtime's (commit batches, fsyncs, active aggregates,
   /// commands in flight, subscription positions and lag).
@@ -61,6 +64,7 @@ private:
   std::array<std::atomic<std::uint64_t>, status_slots> responses_{};
   std::atomic<std::int64_t> connections_{0};
   std::atomic<std::uint64_t> connections_refused_{0};
+  std::atomic<std::uint64_t> connections_reclaimed_{0};
 };
 
 } // namespace cairn::order_service

@@ -35,6 +35,7 @@ struct http_server::state {
   net::strand<net::io_context::executor_type> accept_strand{net::make_strand(ioc)};
   tcp::acceptor acceptor{accept_strand};
   net::steady_timer accept_retry{accept_strand};
+  net::steady_timer shutdown_deadline{accept_strand};
   std::optional<net::signal_set> signals;
   std::atomic<bool> stopping{false};
 
@@ -49,10 +50,17 @@ using server_state = http_server::state;
 
 void stop_server(const std::shared_ptr<server_state>& s);
 
+std::int64_t steady_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+    .count();
+}
+
 } // namespace
 
 /// One connection: reads a request, hands it to the core, writes the answer, and again while kept alive.
 class session : public std::enable_shared_from_this<session> {
+  static constexpr std::size_t first_read_bytes = 4096;
+
 public:
   /// `id` 0: a connection over the limit, answered 429 and closed.
   session(tcp::socket&& socket, std::shared_ptr<server_state> server, std::uint64_t id)
@@ -61,15 +69,23 @@ public:
   ~session() {
     if (id_ == 0)
       return;
+    bool last = false;
     {
       std::lock_guard guard{server_->sessions_mutex};
       server_->sessions.erase(id_);
+      last = server_->sessions.empty();
     }
     server_->svc.metrics().connection_closed();
+    if (last && server_->stopping.load())
+      net::post(server_->accept_strand, [s = server_] { s->shutdown_deadline.cancel(); });
   }
 
   session(const session&) = delete;
   session& operator=(const session&) = delete;
+
+  std::uint64_t id() const noexcept {
+    return id_;
+  }
 
   void start() {
     net::dispatch(stream_.get_executor(), beast::bind_front_handler(&session::read, shared_from_this()));
@@ -81,7 +97,8 @@ public:
     });
   }
 
-  /// For a graceful stop: an idle connection closes now, a busy one after its response.
+  /// For a graceful stop, or to make room for a new connection: an idle or slow connection closes now, a busy
+  /// one after its response.
   void close_when_idle() {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
       self->closing_ = true;
@@ -90,15 +107,59 @@ public:
     });
   }
 
+  /// At the end of the shutdown deadline: closes whatever it is doing.
+  void close_now() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      self->closing_ = true;
+      self->close();
+    });
+  }
+
+  /// Since when (steady clock, ns) it has been waiting for a request or its rest; 0 while it handles one.
+  std::int64_t waiting_since() const noexcept {
+    return waiting_since_.load(std::memory_order_relaxed);
+  }
+
 private:
   void read() {
     if (closing_ || server_->stopping.load())
       return close();
+    head_ = false;
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_->opts.max_header_bytes));
     parser_->body_limit(server_->svc.limits().max_body_bytes);
+    waiting_since_.store(steady_now_ns(), std::memory_order_relaxed);
+    if (buffer_.size() > 0) // a pipelined request has begun already
+      return read_header();
+    // Waiting for the first byte is bounded by the idle timeout, the rest of the header by the header timeout.
     stream_.expires_after(server_->opts.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(first_read_bytes),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->buffer_.commit(n);
+                              if (ec)
+                                return self->close();
+                              self->read_header();
+                            });
+  }
+
+  void read_header() {
+    stream_.expires_after(server_->opts.header_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&session::on_header, shared_from_this()));
+  }
+
+  void on_header(beast::error_code ec, std::size_t n) {
+    if (ec || parser_->is_done())
+      return on_read(ec, n);
+    auto expected = parser_->content_length().value_or(server_->svc.limits().max_body_bytes);
+    stream_.expires_after(transfer_time(expected));
     http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&session::on_read, shared_from_this()));
+  }
+
+  /// The longest a transfer of `bytes` may take at the minimum rate.
+  std::chrono::milliseconds transfer_time(std::uint64_t bytes) const {
+    auto rate = std::max<std::uint64_t>(server_->opts.min_transfer_rate, 1);
+    return std::chrono::seconds{1} + std::chrono::milliseconds{bytes * 1000 / rate};
   }
 
   void on_read(beast::error_code ec, std::size_t) {
@@ -113,8 +174,10 @@ private:
     auto& req = parser_->get();
     version_ = req.version();
     keep_alive_ = req.keep_alive();
+    head_ = req.method() == http::verb::head;
     request r{std::string{req.method_string()}, std::string{req.target()}, std::move(req.body())};
     busy_ = true;
+    waiting_since_.store(0, std::memory_order_relaxed);
     stream_.expires_never(); // the runtime's command timeout bounds the wait
     // A tracked executor keeps run() going while the command is in flight (no socket operation is pending).
     auto work = net::prefer(stream_.get_executor(), net::execution::outstanding_work.tracked);
@@ -127,6 +190,7 @@ private:
   void send_local(response resp) {
     server_->svc.metrics().record_response(resp.status);
     busy_ = true;
+    waiting_since_.store(0, std::memory_order_relaxed);
     send(std::move(resp), false);
   }
 
@@ -138,9 +202,14 @@ private:
     res_.set(http::field::server, "cairn-order-service");
     res_.set(http::field::content_type, resp.content_type);
     res_.keep_alive(keep_alive);
-    res_.body() = std::move(resp.body);
-    res_.prepare_payload();
-    stream_.expires_after(server_->opts.idle_timeout);
+    if (head_) { // the length of the body a GET would have, and no body
+      res_.content_length(resp.body.size());
+    } else {
+      res_.body() = std::move(resp.body);
+      res_.prepare_payload();
+    }
+    // A client that does not read its response cannot hold the connection (and a stop) for long.
+    stream_.expires_after(transfer_time(res_.body().size()));
     http::async_write(stream_, res_, beast::bind_front_handler(&session::on_write, shared_from_this(), keep_alive));
   }
 
@@ -163,8 +232,10 @@ private:
   http::response<http::string_body> res_;
   std::shared_ptr<server_state> server_;
   const std::uint64_t id_;
+  std::atomic<std::int64_t> waiting_since_{0};
   unsigned version_ = 11;
   bool keep_alive_ = false;
+  bool head_ = false;
   bool busy_ = false;
   bool closing_ = false;
 };
@@ -172,6 +243,24 @@ private:
 namespace {
 
 void accept(const std::shared_ptr<server_state>& s);
+
+/// The connection that has waited longest for a request, if it has waited at least reclaimable_after
+/// (sessions_mutex held).
+std::shared_ptr<session> longest_waiting(server_state& s) {
+  auto latest = steady_now_ns() -
+                std::chrono::duration_cast<std::chrono::nanoseconds>(s.opts.reclaimable_after).count();
+  std::shared_ptr<session> found;
+  std::int64_t found_since = 0;
+  for (auto& [id, weak] : s.sessions) {
+    auto conn = weak.lock();
+    auto since = conn ? conn->waiting_since() : 0;
+    if (since != 0 && since <= latest && (!found || since < found_since)) {
+      found = std::move(conn);
+      found_since = since;
+    }
+  }
+  return found;
+}
 
 void on_accept(const std::shared_ptr<server_state>& s, beast::error_code ec, tcp::socket socket) {
   if (ec == net::error::operation_aborted || s->stopping.load())
@@ -185,13 +274,19 @@ void on_accept(const std::shared_ptr<server_state>& s, beast::error_code ec, tcp
     });
     return;
   }
-  std::shared_ptr<session> conn;
+  std::shared_ptr<session> conn, reclaimed;
   {
     std::lock_guard guard{s->sessions_mutex};
+    if (s->sessions.size() >= s->opts.max_connections && (reclaimed = longest_waiting(*s)))
+      s->sessions.erase(reclaimed->id());
     if (s->sessions.size() < s->opts.max_connections) {
       conn = std::make_shared<session>(std::move(socket), s, ++s->next_session);
       s->sessions.emplace(s->next_session, conn);
     }
+  }
+  if (reclaimed) {
+    s->svc.metrics().connection_reclaimed();
+    reclaimed->close_when_idle();
   }
   if (conn) {
     s->svc.metrics().connection_opened();
@@ -209,6 +304,15 @@ void accept(const std::shared_ptr<server_state>& s) {
   });
 }
 
+std::vector<std::shared_ptr<session>> open_sessions(server_state& s) {
+  std::vector<std::shared_ptr<session>> open;
+  std::lock_guard guard{s.sessions_mutex};
+  for (auto& [id, weak] : s.sessions)
+    if (auto conn = weak.lock())
+      open.push_back(std::move(conn));
+  return open;
+}
+
 void stop_server(const std::shared_ptr<server_state>& s) {
   if (s->stopping.exchange(true))
     return;
@@ -219,15 +323,25 @@ void stop_server(const std::shared_ptr<server_state>& s) {
     if (s->signals)
       s->signals->cancel(ignored);
   });
-  std::vector<std::shared_ptr<session>> open;
-  {
-    std::lock_guard guard{s->sessions_mutex};
-    for (auto& [id, weak] : s->sessions)
-      if (auto conn = weak.lock())
-        open.push_back(std::move(conn));
-  }
+  auto open = open_sessions(*s);
   for (auto& conn : open)
     conn->close_when_idle();
+  if (open.empty())
+    return;
+  net::post(s->accept_strand, [s] {
+    {
+      std::lock_guard guard{s->sessions_mutex};
+      if (s->sessions.empty())
+        return; // closed before this ran (the last one's cancel may have run already)
+    }
+    s->shutdown_deadline.expires_after(s->opts.shutdown_timeout);
+    s->shutdown_deadline.async_wait([s](beast::error_code ec) {
+      if (ec)
+        return; // every connection closed in time
+      for (auto& conn : open_sessions(*s))
+        conn->close_now();
+    });
+  });
 }
 
 } // namespace

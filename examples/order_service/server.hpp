@@ -6,9 +6,13 @@
 //   srv->run();                                    // serves until stop() (or SIGINT/SIGTERM) and every
 //                                                  // connection has finished its request in flight
 //
-// Bounds: request header bytes and body bytes (413 beyond), open connections (429 and close beyond), idle
-// keep-alive time (closed after). Graceful stop: the listener closes, idle connections are closed, busy ones
-// send their response (with "Connection: close") and close; run() returns when none is left.
+// Bounds: request header bytes and body bytes (413 beyond); time: an idle keep-alive connection closes after
+// idle_timeout, a request's header must arrive within header_timeout of its first byte, its body at
+// min_transfer_rate (and a response must be read at that rate). Open connections: at the limit, the connection
+// that has waited longest for a request (idle or slow, for at least reclaimable_after) is closed to make room, so
+// that slow or idle clients cannot lock honest ones out; only when none qualifies is the new one answered 429.
+// Graceful stop: the listener closes, idle connections are closed, busy ones send their response (with
+// "Connection: close") and close; after shutdown_timeout every connection left is closed; run() then returns.
 //
 // Thread-safety: open() and run() from one thread; stop() from any thread (idempotent).
 #pragma once
@@ -30,8 +34,16 @@ struct server_options {
   std::size_t io_threads = 1;
   std::size_t max_connections = 1024;
   std::size_t max_header_bytes = 8 * 1024;
-  /// A keep-alive connection with no complete request for this long is closed (also bounds slow senders).
+  /// A keep-alive connection with no request byte for this long is closed.
   std::chrono::milliseconds idle_timeout{std::chrono::seconds{30}};
+  /// A request's header must be complete this long after its first byte arrived.
+  std::chrono::milliseconds header_timeout{std::chrono::seconds{10}};
+  /// Slowest accepted transfer of a request body or a response, in bytes per second (after a one-second grace).
+  std::size_t min_transfer_rate = 16 * 1024;
+  /// At the connection limit, a connection waiting this long for (the rest of) a request may be closed for a new one.
+  std::chrono::milliseconds reclaimable_after{std::chrono::seconds{1}};
+  /// After stop(), connections still open this long are closed (a client that does not read its response).
+  std::chrono::milliseconds shutdown_timeout{std::chrono::seconds{5}};
   /// Stop gracefully on SIGINT and SIGTERM.
   bool handle_signals = false;
 };

@@ -268,12 +268,13 @@ void service::route(const request& req, responder& done) {
     return done(error_response(400, "malformed request target"));
   const auto& s = *segments;
   const auto& m = req.method;
+  const bool get = m == "GET" || m == "HEAD"; // the server sends a HEAD's answer without its body
   auto no_method = [&] { done(error_response(405, "method " + m + " not allowed on " + std::string{target})); };
 
   if (s.size() == 1 && s[0] == "orders")
     return m == "POST" ? create_order(req, done) : no_method();
   if (s.size() == 2 && s[0] == "orders")
-    return m == "GET" ? get_order(s[1], done) : no_method();
+    return get ? get_order(s[1], done) : no_method();
   if (s.size() == 3 && s[0] == "orders" && s[2] == "lines")
     return m == "POST" ? add_line(s[1], req, done) : no_method();
   if (s.size() == 4 && s[0] == "orders" && s[2] == "lines")
@@ -281,18 +282,18 @@ void service::route(const request& req, responder& done) {
   if (s.size() == 3 && s[0] == "orders" && s[2] == "submit")
     return m == "POST" ? submit_order(s[1], done) : no_method();
   if (s.size() == 3 && s[0] == "orders" && s[2] == "events")
-    return m == "GET" ? get_order_events(s[1], query, done) : no_method();
+    return get ? get_order_events(s[1], query, done) : no_method();
   if (s.size() == 1 && s[0] == "products")
     return m == "POST" ? register_product(req, done) : no_method();
   if (s.size() == 2 && s[0] == "products")
-    return m == "GET" ? get_product(s[1], done) : no_method();
+    return get ? get_product(s[1], done) : no_method();
   if (s.size() == 1 && s[0] == "metrics") {
-    if (m != "GET")
+    if (!get)
       return no_method();
     return done(response{200, metrics_.render(rt_), "text/plain; version=0.0.4; charset=utf-8"});
   }
   if (s.size() == 1 && s[0] == "healthz") {
-    if (m != "GET")
+    if (!get)
       return no_method();
     return rt_.running() ? done(json_response(200, json{{"status", "ok"}}))
                          : done(error_response(503, "shutting down"));

@@ -10,10 +10,14 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
 #include <variant>
+#include <vector>
 
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -169,4 +173,131 @@ TEST_CASE("stop closes idle connections and run() returns", "[service][http]") {
   srv.stop(); // joins run()
   CHECK_FALSE(idle.receive());
   CHECK(f.svc->metrics().open_connections() == 0);
+}
+
+namespace {
+
+/// Seconds since `start`.
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+/// Connections that send a request one byte at a time, every `period`, never finishing it (slowloris).
+struct slow_senders {
+  slow_senders(unsigned short port, std::size_t count, std::chrono::milliseconds period) {
+    for (std::size_t i = 0; i < count; ++i)
+      conns.push_back(std::make_unique<connection>(port));
+    thread = std::thread{[this, period] {
+      const std::string request = "POST /orders HTTP/1.1\r\nHost: x\r\nX-Slow: " + std::string(10'000, 's');
+      for (std::size_t sent = 0; !done.load() && sent < request.size(); ++sent) {
+        for (auto& c : conns) {
+          beast::error_code ignored;
+          net::write(c->stream.socket(), net::buffer(&request[sent], 1), ignored);
+        }
+        std::this_thread::sleep_for(period);
+      }
+    }};
+  }
+  ~slow_senders() {
+    done = true;
+    thread.join();
+  }
+
+  std::vector<std::unique_ptr<connection>> conns;
+  std::atomic<bool> done{false};
+  std::thread thread;
+};
+
+} // namespace
+
+TEST_CASE("slow senders holding every connection do not lock honest clients out", "[service][http][hostile]") {
+  service_fixture f;
+  cairn::order_service::server_options opts;
+  opts.max_connections = 8;
+  opts.reclaimable_after = std::chrono::milliseconds{200};
+  running_server srv{*f.svc, opts};
+  slow_senders attack{srv.port, opts.max_connections, std::chrono::milliseconds{50}};
+  std::this_thread::sleep_for(std::chrono::milliseconds{400}); // the attack holds every slot, longer than 200 ms
+  for (int i = 0; i < 20; ++i) {
+    connection honest{srv.port};
+    auto r = honest.call(http::verb::post, "/orders", R"({"customer_id":"c-1"})");
+    REQUIRE(r);
+    CHECK(r->result_int() == 201);
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+  CHECK(f.svc->metrics().reclaimed_connections() >= 1);
+  CHECK(f.svc->metrics().open_connections() <= static_cast<std::int64_t>(opts.max_connections));
+}
+
+TEST_CASE("a header that arrives too slowly and a body below the minimum rate close the connection",
+          "[service][http][hostile]") {
+  service_fixture f;
+  cairn::order_service::server_options opts;
+  opts.header_timeout = std::chrono::milliseconds{300};
+  opts.min_transfer_rate = 10'000; // a 1,000-byte body within 1.1 s
+  running_server srv{*f.svc, opts};
+  {
+    slow_senders header{srv.port, 1, std::chrono::milliseconds{50}};
+    auto start = std::chrono::steady_clock::now();
+    CHECK_FALSE(header.conns[0]->receive());
+    CHECK(seconds_since(start) < 2.0); // the idle timeout (30 s) does not apply once a request has begun
+  }
+  {
+    connection body{srv.port};
+    body.send_raw("POST /orders HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{");
+    auto start = std::chrono::steady_clock::now();
+    std::optional<http::response<http::string_body>> r;
+    for (int i = 0; i < 40 && seconds_since(start) < 5.0; ++i) {
+      beast::error_code ec;
+      net::write(body.stream.socket(), net::buffer(" ", 1), ec);
+      if (ec)
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds{100});
+    }
+    CHECK_FALSE(body.receive());
+    CHECK(seconds_since(start) < 3.0);
+  }
+  connection ok{srv.port};
+  auto health = ok.call(http::verb::get, "/healthz");
+  REQUIRE(health);
+  CHECK(health->result_int() == 200);
+}
+
+TEST_CASE("stop is bounded by a client that does not read its responses", "[service][http][hostile]") {
+  service_fixture f;
+  cairn::order_service::server_options opts;
+  opts.shutdown_timeout = std::chrono::milliseconds{500};
+  running_server srv{*f.svc, opts};
+  connection greedy{srv.port};
+  std::string pipelined;
+  for (int i = 0; i < 2000; ++i) // megabytes of /metrics, more than the sockets buffer
+    pipelined += "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+  greedy.send_raw(pipelined);
+  std::this_thread::sleep_for(std::chrono::milliseconds{300});
+  auto start = std::chrono::steady_clock::now();
+  srv.stop();
+  CHECK(seconds_since(start) < 3.0);
+}
+
+TEST_CASE("HEAD answers like GET without a body", "[service][http]") {
+  service_fixture f;
+  running_server srv{*f.svc, {}};
+  connection c{srv.port};
+  auto get = c.call(http::verb::get, "/healthz");
+  REQUIRE(get);
+  http::request<http::empty_body> req{http::verb::head, "/healthz", 11};
+  req.set(http::field::host, "localhost");
+  http::write(c.stream, req);
+  http::response_parser<http::string_body> parser;
+  parser.skip(true);
+  beast::error_code ec;
+  http::read(c.stream, c.buffer, parser, ec);
+  REQUIRE_FALSE(ec);
+  auto& head = parser.get();
+  CHECK(head.result_int() == 200);
+  CHECK(head[http::field::content_length] == std::to_string(get->body().size()));
+  CHECK(head.body().empty());
+  auto after = c.call(http::verb::get, "/healthz"); // the connection stays usable
+  REQUIRE(after);
+  CHECK(after->result_int() == 200);
 }
