@@ -23,7 +23,9 @@ struct response {
   std::string content_type = "application/json";
 };
 
-/// {"error": message} with the given status.
-response error_response(unsigned status, std::string_view message);
+/// {"error": message, "code": code} with the given status; `code` is a stable name for programs ("bad_request",
+/// "not_found", "storage_failure", ...), by default the status's. Messages never quote server paths or the
+/// store's own messages: those are logged (stderr), not sent.
+response error_response(unsigned status, std::string_view message, std::string_view code = {});
 
 } // namespace cairn::order_service

@@ -24,8 +24,33 @@ namespace cairn::order_service {
 using json = nlohmann::ordered_json;
 using namespace domains;
 
-response error_response(unsigned status, std::string_view message) {
-  json body{{"error", std::string{message}}};
+namespace {
+
+std::string_view code_of_status(unsigned status) {
+  switch (status) {
+    case 400:
+      return "bad_request";
+    case 404:
+      return "not_found";
+    case 405:
+      return "method_not_allowed";
+    case 409:
+      return "conflict";
+    case 413:
+      return "too_large";
+    case 429:
+      return "overloaded";
+    case 503:
+      return "unavailable";
+    default:
+      return "internal";
+  }
+}
+
+} // namespace
+
+response error_response(unsigned status, std::string_view message, std::string_view code) {
+  json body{{"error", std::string{message}}, {"code", std::string{code.empty() ? code_of_status(status) : code}}};
   // Messages may quote bytes from the request: replace what is not UTF-8 rather than throw.
   return response{status, body.dump(-1, ' ', false, json::error_handler_t::replace)};
 }
@@ -66,9 +91,31 @@ unsigned status_of(command_errc code) {
   return 500;
 }
 
+/// Logs what the client must not see (server paths, the store's messages), once per failure.
+void log_failure(std::string_view what, std::string_view detail) {
+  std::fprintf(stderr, "order-service: %.*s: %.*s\n", static_cast<int>(what.size()), what.data(),
+               static_cast<int>(detail.size()), detail.data());
+}
+
+/// A store read failed: logged, answered 503 with a short message.
+response read_failure(const store::error& error) {
+  log_failure("store read failed", error.to_string());
+  return error_response(503, "the store cannot be read now, retry later", "storage_failure");
+}
+
 response failure_response(const command_result& r) {
-  std::string message = r.message.empty() ? std::string{to_string(r.code)} : r.message;
-  return error_response(status_of(r.code), message);
+  auto code = to_string(r.code);
+  switch (r.code) {
+    case command_errc::storage_failure:
+      log_failure("command failed in the store", r.message);
+      return error_response(503, "the store cannot write now, nothing was stored; retry later", code);
+    case command_errc::timeout:
+      return error_response(503, "the command timed out before it started, nothing was stored", code);
+    case command_errc::shutting_down:
+      return error_response(503, "shutting down", code);
+    default: // the domain's and the runtime's messages about the request itself
+      return error_response(status_of(r.code), r.message.empty() ? std::string{code} : r.message, code);
+  }
 }
 
 /// Decodes %XX escapes of one path segment; nullopt when an escape is malformed.
@@ -192,7 +239,7 @@ std::optional<money> money_field(const json& body, const char* key, std::string&
   std::optional<money> value;
   if (i != body.end() && i->is_string())
     value = money::parse(i->get_ref<const std::string&>());
-  if (!value || value->minor_units < 0) {
+  if (!value || value->minor_units < 0 || i->get_ref<const std::string&>().front() == '-') { // also "-0.00"
     error = std::string{key} + " must be a non-negative decimal string with at most two places, e.g. \"12.50\"";
     return std::nullopt;
   }
@@ -254,8 +301,9 @@ void service::handle(request req, responder done) {
     route(req, reply);
   } catch (const std::exception& e) {
     // Only allocation failures get here (inputs are validated before use); answer if not answered yet.
+    log_failure("internal error", e.what());
     if (reply)
-      reply(error_response(500, std::string{"internal error: "} + e.what()));
+      reply(error_response(500, "internal error"));
   }
 }
 
@@ -349,7 +397,7 @@ void service::add_line(std::string_view order_id, const request& req, responder&
 void service::remove_line(std::string_view order_id, std::string_view product_id, responder& done) {
   if (!valid_id(order_id))
     return done(error_response(400, "invalid order id"));
-  if (product_id.empty() || product_id.size() > limits_.max_text_bytes)
+  if (product_id.empty() || product_id.size() > limits_.max_text_bytes || product_id.find('\0') != std::string_view::npos)
     return done(error_response(400, "invalid product id"));
   send_command<orders::order>(command_kind::remove_line, std::string{order_id},
                               orders::remove_line{std::string{product_id}}, done,
@@ -380,30 +428,39 @@ void service::register_product(const request& req, responder& done) {
                                    });
 }
 
-void service::get_order(std::string_view order_id, responder& done) {
-  if (!valid_id(order_id))
-    return done(error_response(400, "invalid order id"));
-  rt_.query<orders::order>(order_id, [done = std::move(done)](const aggregate_root<orders::order>* root,
-                                                              const command_result& status) {
-    if (!status.ok() && status.code != command_errc::not_found)
-      return done(failure_response(status));
-    if (root == nullptr || !root->exists())
-      return done(error_response(404, "order not found"));
-    done(json_response(200, order_view(*root)));
+template <class Aggregate, class View>
+void service::query_stored(std::string_view id, std::string_view noun, responder& done, View view) {
+  if (!valid_id(id))
+    return done(error_response(400, "invalid " + std::string{noun} + " id"));
+  // An unknown id is answered from the store on the reader thread: a query would activate an instance for it,
+  // and a client asking for many unknown ids would fill memory with empty instances until the idle timeout.
+  auto stream = std::string{Aggregate::type_name} + "-" + std::string{id};
+  boost::asio::post(reader_->pool, [this, id = std::string{id}, stream = std::move(stream), noun,
+                                    done = std::move(done), view]() mutable {
+    auto head = rt_.store().stream_version(stream);
+    if (!head)
+      return done(read_failure(head.error()));
+    if (*head == 0)
+      return done(error_response(404, std::string{noun} + " not found"));
+    rt_.query<Aggregate>(id, [done = std::move(done), noun, view](const aggregate_root<Aggregate>* root,
+                                                                  const command_result& status) {
+      if (!status.ok() && status.code != command_errc::not_found)
+        return done(failure_response(status));
+      if (root == nullptr || !root->exists())
+        return done(error_response(404, std::string{noun} + " not found"));
+      done(json_response(200, view(*root)));
+    });
   });
 }
 
+void service::get_order(std::string_view order_id, responder& done) {
+  query_stored<orders::order>(order_id, "order", done,
+                              [](const aggregate_root<orders::order>& root) { return order_view(root); });
+}
+
 void service::get_product(std::string_view product_id, responder& done) {
-  if (!valid_id(product_id))
-    return done(error_response(400, "invalid product id"));
-  rt_.query<inventory::product>(product_id, [done = std::move(done)](const aggregate_root<inventory::product>* root,
-                                                                     const command_result& status) {
-    if (!status.ok() && status.code != command_errc::not_found)
-      return done(failure_response(status));
-    if (root == nullptr || !root->exists())
-      return done(error_response(404, "product not found"));
-    done(json_response(200, product_view(*root)));
-  });
+  query_stored<inventory::product>(product_id, "product", done,
+                                   [](const aggregate_root<inventory::product>& root) { return product_view(root); });
 }
 
 void service::get_order_events(std::string_view order_id, std::string_view query, responder& done) {
@@ -429,18 +486,21 @@ void service::get_order_events(std::string_view order_id, std::string_view query
     static const store::event_codec<orders::order::event> codec;
     auto head = rt_.store().stream_version(stream);
     if (!head)
-      return done(error_response(503, head.error().to_string()));
+      return done(read_failure(head.error()));
     if (*head == 0)
       return done(error_response(404, "order not found"));
     auto stored = rt_.store().read_stream(stream, from, limit);
     if (!stored)
-      return done(error_response(503, stored.error().to_string()));
+      return done(read_failure(stored.error()));
     json events = json::array();
     std::uint64_t last = from - 1;
     for (const auto& e : *stored) {
       auto decoded = codec.decode(e.event, e.stream, e.version);
-      if (!decoded)
-        return done(error_response(500, decoded.error().to_string()));
+      if (!decoded) {
+        log_failure("stored event cannot be decoded (" + e.stream + " version " + std::to_string(e.version) + ")",
+                    decoded.error().to_string());
+        return done(error_response(500, "a stored event cannot be decoded", "corrupt_event"));
+      }
       for (const auto& event : *decoded)
         events.push_back(json{{"version", e.version},
                               {"position", e.position},

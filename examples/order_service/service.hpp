@@ -85,6 +85,11 @@ private:
   void register_product(const request& req, responder& done);
   void get_product(std::string_view product_id, responder& done);
 
+  /// Answers the committed state of an aggregate through `view`, 404 when its stream is empty (checked first, in
+  /// the store, so that an unknown id activates no instance).
+  template <class Aggregate, class View>
+  void query_stored(std::string_view id, std::string_view noun, responder& done, View view);
+
   /// Sends a command through the runtime; `on_accepted` builds the success response from the result.
   template <class Aggregate, class Command, class OnAccepted>
   void send_command(command_kind kind, std::string id, Command command, responder& done, OnAccepted on_accepted);

@@ -107,6 +107,8 @@ TEST_CASE("malformed or invalid input is 400 with a JSON error and changes nothi
     R"({"product_id":"p","name":"x","quantity":1,"unit_price":12.5})",
     R"({"product_id":"p","name":"x","quantity":1,"unit_price":"1.234"})",
     R"({"product_id":"p","name":"x","quantity":1,"unit_price":"-1.00"})",
+    R"({"product_id":"p","name":"x","quantity":1,"unit_price":"-0.00"})",
+    R"({"product_id":"p\u0000q","name":"x","quantity":1,"unit_price":"1.00"})",
     R"({"product_id":"p","name":"x","quantity":1,"unit_price":"1,00"})",
     R"({"product_id":"p","name":")" + std::string(201, 'n') + R"(","quantity":1,"unit_price":"1.00"})",
   };
@@ -123,10 +125,24 @@ TEST_CASE("malformed or invalid input is 400 with a JSON error and changes nothi
   CHECK(f.call("GET", "/orders/%zz").status == 400);
   CHECK(f.call("GET", "orders").status == 400);
   CHECK(f.call("GET", "/orders/" + std::string(201, 'o')).status == 400);
+  CHECK(f.call("GET", "/orders/o%00x").status == 400);
+  CHECK(f.call("DELETE", lines + "/p%00q").status == 400);
   // Nothing of it was recorded.
   auto state = f.json_of(f.call("GET", "/orders/" + id));
   CHECK(state["version"] == 1);
   CHECK(state["lines"].empty());
+}
+
+TEST_CASE("reads of unknown ids answer 404 without activating instances", "[service]") {
+  service_fixture f;
+  auto id = f.create_order();
+  const auto active_before = f.rt->stats().active_instances;
+  for (int i = 0; i < 500; ++i) {
+    CHECK(f.call("GET", "/orders/o-unknown-" + std::to_string(i)).status == 404);
+    CHECK(f.call("GET", "/products/p-unknown-" + std::to_string(i)).status == 404);
+  }
+  CHECK(f.rt->stats().active_instances == active_before);
+  CHECK(f.call("GET", "/orders/" + id).status == 200);
 }
 
 TEST_CASE("unknown aggregates and routes are 404, wrong methods 405", "[service]") {

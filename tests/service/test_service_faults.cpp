@@ -55,6 +55,10 @@ TEST_CASE("a failing disk answers 503, shows nothing of the failed requests, and
         auto r = f.add_line(id, "p", 1, "1.00");
         CHECK(r.status == 503);
         CHECK(f.json_of(r)["error"].is_string());
+        CHECK(f.json_of(r)["code"] == "storage_failure");
+        // Neither a server path nor RocksDB's own message reaches the client (they are logged).
+        CHECK(r.body.find('/') == std::string::npos);
+        CHECK(r.body.find("IO error") == std::string::npos);
       }
       CHECK(f.call("POST", "/orders", R"({"customer_id":"c"})").status == 503);
       CHECK(f.call("POST", "/orders/" + id + "/submit").status == 503);
