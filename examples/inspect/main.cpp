@@ -16,6 +16,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <charconv>
 #include <cstdint>
 #include <iostream>
 #include <string>
@@ -30,6 +31,19 @@ int fail(const std::string& path, const store::error& e) {
   std::cerr << "cairn-inspect: " << path << ": " << e.to_string() << '\n';
   return exit_store_error;
 }
+
+/// A whole number from 1 to 2^64-1, checked on the text (CLI11 would take 0 to a message about doubles and
+/// saturate an overflow silently).
+const CLI::Validator count_from_one{[](std::string& text) -> std::string {
+                                      std::uint64_t value = 0;
+                                      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+                                      if (text.empty() || ec != std::errc{} || end != text.data() + text.size() ||
+                                          value == 0)
+                                        return "must be a whole number from 1 to 18446744073709551615, got '" +
+                                               text + "'";
+                                      return {};
+                                    },
+                                    "COUNT>=1"};
 
 nlohmann::json events_json(const std::vector<store::stored_event>& events) {
   nlohmann::json out = nlohmann::json::array();
@@ -50,20 +64,18 @@ int main(int argc, char** argv) {
   std::string after;
   auto* streams = app.add_subcommand("streams", "streams with their head versions, in name order");
   streams->add_option("--after", after, "list streams whose names sort after this one");
-  streams->add_option("--limit", limit, "at most this many streams")->capture_default_str()->check(
-      CLI::PositiveNumber);
+  streams->add_option("--limit", limit, "at most this many streams")->capture_default_str()->check(count_from_one);
 
   std::string stream_name;
   std::uint64_t from = 1;
   auto* stream = app.add_subcommand("stream", "one stream's events, decoded when an example domain knows them");
   stream->add_option("name", stream_name, "the stream")->required();
-  stream->add_option("--from", from, "the first version")->capture_default_str()->check(CLI::PositiveNumber);
-  stream->add_option("--limit", limit, "at most this many events")->capture_default_str()->check(
-      CLI::PositiveNumber);
+  stream->add_option("--from", from, "the first version")->capture_default_str()->check(count_from_one);
+  stream->add_option("--limit", limit, "at most this many events")->capture_default_str()->check(count_from_one);
 
   auto* log = app.add_subcommand("log", "the global log from a position");
-  log->add_option("--from", from, "the first position")->capture_default_str()->check(CLI::PositiveNumber);
-  log->add_option("--limit", limit, "at most this many events")->capture_default_str()->check(CLI::PositiveNumber);
+  log->add_option("--from", from, "the first position")->capture_default_str()->check(count_from_one);
+  log->add_option("--limit", limit, "at most this many events")->capture_default_str()->check(count_from_one);
 
   auto* subscriptions = app.add_subcommand("subscriptions", "tracked subscriber positions and their lag");
   auto* sizes = app.add_subcommand("sizes", "RocksDB's size figures per column family");

@@ -13,6 +13,8 @@
 #include <shop.hpp>
 
 #include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 
 #include <cstdio>
 #include <string>
@@ -41,10 +43,15 @@ std::variant<boost::asio::ip::tcp::endpoint, std::string> parse_listen(const std
     return "--listen: bad port in '" + text + "'";
   }
   boost::system::error_code ec;
-  auto address = boost::asio::ip::make_address(host, ec);
-  if (ec)
-    return "--listen: bad address '" + host + "': " + ec.message();
-  return boost::asio::ip::tcp::endpoint{address, static_cast<unsigned short>(port)};
+  if (auto address = boost::asio::ip::make_address(host, ec); !ec)
+    return boost::asio::ip::tcp::endpoint{address, static_cast<unsigned short>(port)};
+  // A host name (e.g. localhost): its first address.
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::resolver resolver{ioc};
+  auto found = resolver.resolve(host, std::to_string(port), boost::asio::ip::resolver_base::numeric_service, ec);
+  if (ec || found.empty())
+    return "--listen: cannot resolve '" + host + "': " + (ec ? ec.message() : std::string{"no address"});
+  return found.begin()->endpoint();
 }
 
 } // namespace
@@ -87,34 +94,32 @@ int main(int argc, char** argv) {
   cfg.durability = durability == "durable" ? commit_mode::durable : commit_mode::buffered;
   runtime rt{cfg};
   shop::register_shop(rt);
-  if (auto started = rt.start(); !started) {
-    std::fprintf(stderr, "order-service: cannot open %s: %s\n", data_dir.c_str(), started.error().to_string().c_str());
-    return 1;
-  }
-  int code = 0;
   {
     service svc{rt, limits};
+    // The port first: a start that cannot listen must not create or open the data folder.
     auto opened = http_server::open(svc, server);
     if (auto* error = std::get_if<std::string>(&opened)) {
       std::fprintf(stderr, "order-service: %s\n", error->c_str());
-      code = 1;
-    } else {
-      auto& srv = *std::get<std::unique_ptr<http_server>>(opened);
-      auto where = srv.local_endpoint();
-      auto host = where.address().is_v6() ? "[" + where.address().to_string() + "]" : where.address().to_string();
-      std::printf("order-service: listening on http://%s:%u (data %s, %s, %zu I/O thread%s)\n", host.c_str(),
-                  static_cast<unsigned>(where.port()), data_dir.c_str(), durability.c_str(), threads,
-                  threads == 1 ? "" : "s");
-      std::fflush(stdout);
-      srv.run(); // until SIGINT/SIGTERM, then until every connection has answered its request in flight
-      std::printf("order-service: stopping\n");
+      return 1;
     }
+    if (auto started = rt.start(); !started) {
+      std::fprintf(stderr, "order-service: cannot open %s: %s\n", data_dir.c_str(),
+                   started.error().to_string().c_str());
+      return 1;
+    }
+    auto& srv = *std::get<std::unique_ptr<http_server>>(opened);
+    auto where = srv.local_endpoint();
+    auto host = where.address().is_v6() ? "[" + where.address().to_string() + "]" : where.address().to_string();
+    std::printf("order-service: listening on http://%s:%u (data %s, %s, %zu I/O thread%s)\n", host.c_str(),
+                static_cast<unsigned>(where.port()), data_dir.c_str(), durability.c_str(), threads,
+                threads == 1 ? "" : "s");
+    std::fflush(stdout);
+    srv.run(); // until SIGINT/SIGTERM, then until every connection has answered its request in flight
+    std::printf("order-service: stopping\n");
     svc.drain();
   }
   rt.stop();
-  if (code == 0) {
-    std::printf("order-service: stopped\n");
-    std::fflush(stdout);
-  }
-  return code;
+  std::printf("order-service: stopped\n");
+  std::fflush(stdout);
+  return 0;
 }

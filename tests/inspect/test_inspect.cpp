@@ -267,6 +267,14 @@ TEST_CASE("cairn-inspect fails clearly on a bad folder and changes nothing") {
     CHECK(r.out.empty());
     CHECK(inspect(dir, "--data-dir " + dir.sub("x")).exit_code != 0);
     CHECK(inspect(dir, "--data-dir " + dir.sub("x") + " log --from 0").exit_code != 0);
+    for (const auto* args : {" log --limit 0", " streams --limit 0", " log --from 99999999999999999999",
+                             " stream s --from 18446744073709551616", " log --from -1", " log --limit 1e3"}) {
+      INFO(args);
+      const auto bad = inspect(dir, "--data-dir " + dir.sub("x") + args);
+      CHECK(bad.exit_code != 0);
+      CHECK(bad.out.empty());
+      CHECK(bad.err.find("must be a whole number from 1 to 18446744073709551615") != std::string::npos);
+    }
   }
 }
 
