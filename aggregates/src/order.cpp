@@ -72,6 +72,8 @@ decision<event> order::handle(const add_line& cmd) const {
     return *why;
   if (cmd.product_id.empty())
     return reject("product_id must not be empty");
+  if (lines_.size() >= max_order_lines)
+    return reject("order already has " + std::to_string(max_order_lines) + " lines, the most allowed");
   if (cmd.quantity <= 0)
     return reject("quantity must be positive, got " + std::to_string(cmd.quantity));
   if (cmd.unit_price < money{})

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <limits>
+#include <string_view>
+#include <unordered_map>
 
 namespace cairn::domains::fulfillment {
 
@@ -11,21 +13,6 @@ using event = order_fulfillment::event;
 
 bool is_pending(const fulfillment_step& s) noexcept {
   return s.outcome == step_outcome::pending;
-}
-
-// "product 'ink' refused the reservation: not enough stock: ...", for each refused reservation, joined by "; ".
-std::string refusal_reason(std::span<const fulfillment_step> steps) {
-  std::string reason;
-  for (const auto& s : steps) {
-    if (s.kind != step_kind::reserve || s.outcome != step_outcome::refused)
-      continue;
-    if (!reason.empty())
-      reason += "; ";
-    reason += "product '" + s.target_id + "' refused the reservation";
-    if (!s.message.empty())
-      reason += ": " + s.message;
-  }
-  return reason;
 }
 
 } // namespace
@@ -79,8 +66,9 @@ order_fulfillment::command order_fulfillment::result_command(std::uint64_t step,
 }
 
 const fulfillment_step* order_fulfillment::find_step(std::uint64_t step) const noexcept {
-  const auto it = std::ranges::find(steps_, step, &fulfillment_step::step);
-  return it == steps_.end() ? nullptr : &*it;
+  // steps_ is in increasing step order.
+  const auto it = std::ranges::lower_bound(steps_, step, {}, &fulfillment_step::step);
+  return it == steps_.end() || it->step != step ? nullptr : &*it;
 }
 
 std::uint64_t order_fulfillment::next_step() const noexcept {
@@ -88,9 +76,6 @@ std::uint64_t order_fulfillment::next_step() const noexcept {
   return steps_.empty() ? 1 : steps_.back().step + 1;
 }
 
-bool order_fulfillment::any_pending() const noexcept {
-  return std::ranges::any_of(steps_, is_pending);
-}
 
 decision<event> order_fulfillment::handle(const start_fulfillment& cmd) const {
   if (started_)
@@ -108,12 +93,14 @@ decision<event> order_fulfillment::handle(const start_fulfillment& cmd) const {
   }
   // One reservation per product (a product holds one per order), in the order the products first appear.
   std::vector<planned_reservation> plan;
+  std::unordered_map<std::string_view, std::size_t> planned; // product -> its index in plan
   for (const auto& line : cmd.lines) {
-    const auto it = std::ranges::find(plan, line.product_id, &planned_reservation::product_id);
-    if (it == plan.end()) {
+    const auto [found, added] = planned.try_emplace(line.product_id, plan.size());
+    if (added) {
       plan.push_back(planned_reservation{plan.size() + 1, line.product_id, line.quantity});
       continue;
     }
+    const auto it = plan.begin() + static_cast<std::ptrdiff_t>(found->second);
     if (line.quantity > std::numeric_limits<std::int64_t>::max() - it->quantity) {
       // The order allows it (free lines have no total limit) but no product can hold it: reject the order
       // rather than refuse the start, which would leave the order submitted for good.
@@ -138,32 +125,46 @@ decision<event> order_fulfillment::handle(const record_result& cmd) const {
   const bool held = step->kind == step_kind::reserve &&
                     cmd.message.find("order '" + order_id_ + "' already holds a reservation") != std::string::npos;
   const result_recorded recorded{cmd.step, cmd.accepted || held, cmd.message};
-  order_fulfillment next = *this;
-  next.apply(recorded);
   std::vector<event> events{recorded};
-  for (auto& e : next.after_answer())
-    events.push_back(std::move(e));
+  if (pending_ == 1) // this answer is the last one outstanding
+    for (auto& e : after_last_answer(recorded))
+      events.push_back(std::move(e));
   return events;
 }
 
-std::vector<event> order_fulfillment::after_answer() const {
-  if (any_pending())
-    return {};
+std::vector<event> order_fulfillment::after_last_answer(const result_recorded& last) const {
+  // The state as if `last` were applied, without copying it (linear in the steps, once per phase).
+  auto outcome_of = [&](const fulfillment_step& s) {
+    if (s.step != last.step)
+      return s.outcome;
+    return last.accepted ? step_outcome::accepted : step_outcome::refused;
+  };
   switch (status_) {
     case fulfillment_status::reserving: {
-      const bool all_reserved = std::ranges::none_of(steps_, [](const fulfillment_step& s) {
-        return s.kind == step_kind::reserve && s.outcome != step_outcome::accepted;
-      });
+      bool all_reserved = true;
       auto step = next_step();
       std::vector<planned_product_step> planned;
-      for (const auto& s : steps_)
-        if (s.kind == step_kind::reserve && s.outcome == step_outcome::accepted)
+      std::string reason;
+      for (const auto& s : steps_) {
+        if (s.kind != step_kind::reserve)
+          continue;
+        if (outcome_of(s) == step_outcome::accepted) {
           planned.push_back(planned_product_step{step++, s.target_id});
+          continue;
+        }
+        all_reserved = false;
+        if (!reason.empty())
+          reason += "; ";
+        reason += "product '" + s.target_id + "' refused the reservation";
+        const auto& message = s.step == last.step ? last.message : s.message;
+        if (!message.empty())
+          reason += ": " + message;
+      }
       if (all_reserved)
         return {confirmation_scheduled{std::move(planned), step}};
       if (planned.empty())
-        return {rejection_scheduled{step, refusal_reason(steps_)}};
-      return {release_scheduled{std::move(planned), refusal_reason(steps_)}};
+        return {rejection_scheduled{step, std::move(reason)}};
+      return {release_scheduled{std::move(planned), std::move(reason)}};
     }
     case fulfillment_status::releasing:
       return {rejection_scheduled{next_step(), rejection_reason_}};
@@ -179,8 +180,14 @@ std::vector<event> order_fulfillment::after_answer() const {
 }
 
 std::vector<outgoing_command<order_fulfillment::outgoing>> order_fulfillment::outbox() const {
+  return outbox_after(0);
+}
+
+std::vector<outgoing_command<order_fulfillment::outgoing>> order_fulfillment::outbox_after(
+  std::uint64_t step) const {
   std::vector<outgoing_command<outgoing>> due;
-  for (const auto& s : steps_) {
+  for (auto it = std::ranges::upper_bound(steps_, step, {}, &fulfillment_step::step); it != steps_.end(); ++it) {
+    const auto& s = *it;
     if (!is_pending(s))
       continue;
     switch (s.kind) {
@@ -210,32 +217,38 @@ void order_fulfillment::apply(const fulfillment_started& e) {
   status_ = fulfillment_status::reserving;
   for (const auto& r : e.reservations)
     steps_.push_back(fulfillment_step{r.step, step_kind::reserve, r.product_id, r.quantity, {}, {}});
+  pending_ += e.reservations.size();
 }
 
 void order_fulfillment::apply(const result_recorded& e) {
-  const auto it = std::ranges::find(steps_, e.step, &fulfillment_step::step);
-  if (it == steps_.end())
+  const auto step = std::ranges::lower_bound(steps_, e.step, {}, &fulfillment_step::step);
+  if (step == steps_.end() || step->step != e.step)
     return;
-  it->outcome = e.accepted ? step_outcome::accepted : step_outcome::refused;
-  it->message = e.message;
+  if (is_pending(*step))
+    --pending_;
+  step->outcome = e.accepted ? step_outcome::accepted : step_outcome::refused;
+  step->message = e.message;
 }
 
 void order_fulfillment::apply(const confirmation_scheduled& e) {
   for (const auto& c : e.commits)
     steps_.push_back(fulfillment_step{c.step, step_kind::commit, c.product_id, 0, {}, {}});
   steps_.push_back(fulfillment_step{e.confirm_step, step_kind::confirm, order_id_, 0, {}, {}});
+  pending_ += e.commits.size() + 1;
   status_ = fulfillment_status::confirming;
 }
 
 void order_fulfillment::apply(const release_scheduled& e) {
   for (const auto& r : e.releases)
     steps_.push_back(fulfillment_step{r.step, step_kind::release, r.product_id, 0, {}, {}});
+  pending_ += e.releases.size();
   rejection_reason_ = e.reason;
   status_ = fulfillment_status::releasing;
 }
 
 void order_fulfillment::apply(const rejection_scheduled& e) {
   steps_.push_back(fulfillment_step{e.step, step_kind::reject, order_id_, 0, {}, {}});
+  ++pending_;
   rejection_reason_ = e.reason;
   status_ = fulfillment_status::rejecting;
 }

@@ -125,6 +125,19 @@ TEST_CASE("order: the total may reach 10,000.00 but not exceed it", "[order]") {
   CHECK(root.state().total() == max_order_total);
 }
 
+TEST_CASE("order: holds at most max_order_lines lines", "[order]") {
+  auto root = draft_order();
+  for (std::size_t i = 0; i < max_order_lines; ++i) {
+    auto added = root.decide(add_line{"p-" + std::to_string(i), "Free sample", 1, money{}});
+    REQUIRE(added.accepted());
+    root.apply(added.events());
+  }
+  CHECK(root.state().lines().size() == max_order_lines);
+  require_rejected(root, add_line{"one-more", "One more", 1, money{}}, "the most allowed");
+  require_accepted(root, remove_line{"p-0"});
+  require_accepted(root, add_line{"one-more", "One more", 1, money{}});
+}
+
 TEST_CASE("order: a quantity times price that overflows is rejected, not wrapped", "[order]") {
   auto root = draft_order();
   constexpr auto huge = std::numeric_limits<std::int64_t>::max();

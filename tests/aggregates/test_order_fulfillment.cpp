@@ -172,7 +172,7 @@ TEST_CASE("fulfillment: names its events and versions their schemas", "[fulfillm
   cairn::testing::check_event_types<order_fulfillment>("fulfillment");
   for (auto version : cairn::testing::schema_versions(std::type_identity<order_fulfillment::event>{}))
     CHECK(version == 1);
-  CHECK(order_fulfillment::snapshot_version == 1);
+  CHECK(order_fulfillment::snapshot_version == 2);
   CHECK(order_fulfillment::type_name == "order_fulfillment");
 }
 

@@ -22,6 +22,10 @@ namespace cairn::domains::orders {
 /// The most an order may total (10,000.00); an order of exactly this total is allowed.
 inline constexpr money max_order_total = money::from_minor(1'000'000);
 
+/// The most lines an order may hold. It keeps the aggregate small: with ids and names of 200 bytes, the largest
+/// `order.submitted` event (it carries every line) stays near 4 MiB, well under the store's 16 MiB per append.
+inline constexpr std::size_t max_order_lines = 10'000;
+
 /// One line of an order: a quantity of one product at a unit price.
 struct order_line {
   std::string product_id;
@@ -216,8 +220,8 @@ auto inspect(Inspector& f, order_rejected& x) {
 
 // ---- the aggregate ----
 
-/// An order. Invariants: only a draft changes its lines; a draft never totals more than max_order_total; only a
-/// non-empty draft is submitted; only a submitted order is confirmed or rejected.
+/// An order. Invariants: only a draft changes its lines; a draft never totals more than max_order_total nor
+/// holds more than max_order_lines lines; only a non-empty draft is submitted; only a submitted order is confirmed or rejected.
 class order {
 public:
   using command = std::variant<create_order, add_line, remove_line, submit_order, confirm_order, reject_order>;

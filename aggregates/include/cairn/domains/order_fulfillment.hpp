@@ -286,7 +286,7 @@ public:
                                 orders::confirm_order, orders::reject_order>;
 
   static constexpr std::string_view type_name = "order_fulfillment";
-  static constexpr std::uint32_t snapshot_version = 1;
+  static constexpr std::uint32_t snapshot_version = 2; // 2: the count of pending steps
 
   /// A submitted order starts its fulfillment: instance id = the order's id.
   static std::optional<routed<command>> route(const orders::order_submitted& e, std::string_view source_id);
@@ -307,6 +307,9 @@ public:
 
   /// The commands due: every step without an answer, in step order.
   std::vector<outgoing_command<outgoing>> outbox() const;
+  /// The commands due with a step after `step` (what a commit added): the runtime's cost per answer stays
+  /// independent of the steps still outstanding.
+  std::vector<outgoing_command<outgoing>> outbox_after(std::uint64_t step) const;
 
   /// True once started; the other views mean something only then.
   bool started() const noexcept {
@@ -340,20 +343,21 @@ public:
 
   template <class Inspector>
   friend auto inspect(Inspector& f, order_fulfillment& x) {
-    return f(x.started_, x.order_id_, x.status_, x.steps_, x.rejection_reason_);
+    return f(x.started_, x.order_id_, x.status_, x.steps_, x.rejection_reason_, x.pending_);
   }
 
 private:
   const fulfillment_step* find_step(std::uint64_t step) const noexcept;
   std::uint64_t next_step() const noexcept;
-  bool any_pending() const noexcept;
-  std::vector<event> after_answer() const;
+  /// The events that follow once `last`, the answer to the one step outstanding, is recorded.
+  std::vector<event> after_last_answer(const result_recorded& last) const;
 
   bool started_ = false;
   std::string order_id_;
   fulfillment_status status_ = fulfillment_status::reserving;
   std::vector<fulfillment_step> steps_;
   std::string rejection_reason_;
+  std::size_t pending_ = 0; ///< steps without an answer
 };
 
 } // namespace cairn::domains::fulfillment
