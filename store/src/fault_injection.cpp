@@ -130,6 +130,13 @@ public:
     return wrap(fname, FileSystemWrapper::ReuseWritableFile(fname, old_fname, options, result, dbg), result);
   }
 
+  // FileSystemWrapper hands NewLogger to the wrapped file system, whose logger would open its file there and
+  // never meet the faults; the base class's one opens it through NewWritableFile above.
+  rocksdb::IOStatus NewLogger(const std::string& fname, const rocksdb::IOOptions& options,
+                              std::shared_ptr<rocksdb::Logger>* result, rocksdb::IODebugContext* dbg) override {
+    return rocksdb::FileSystem::NewLogger(fname, options, result, dbg);
+  }
+
 private:
   rocksdb::IOStatus wrap(const std::string& fname, rocksdb::IOStatus s,
                          std::unique_ptr<rocksdb::FSWritableFile>* result) const {
