@@ -88,7 +88,13 @@ int main(int argc, char** argv) {
   runtime rt{cfg};
   shop::register_shop(rt);
   if (auto started = rt.start(); !started) {
+    // The store left nothing behind (no half-made database, no info log): a start on a full disk can simply be
+    // tried again once there is space.
+    const auto& message = started.error().message();
     std::fprintf(stderr, "order-service: cannot open %s: %s\n", data_dir.c_str(), started.error().to_string().c_str());
+    if (message.find("No space left on device") != std::string::npos)
+      std::fprintf(stderr, "order-service: the disk under %s is full; free some space and start again\n",
+                   data_dir.c_str());
     return 1;
   }
   int code = 0;

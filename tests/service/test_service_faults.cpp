@@ -14,8 +14,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
+#include <set>
+#include <sstream>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -286,5 +290,73 @@ TEST_CASE("service child: full disk", "[.][child]") {
     const auto state = json::parse(call_within(svc, "GET", "/orders/" + id).body);
     CHECK(state["lines"].size() == static_cast<std::size_t>(accepted + 1));
   }
+  rt.stop();
+}
+
+namespace {
+
+std::set<std::string> children(const std::filesystem::path& folder) {
+  std::set<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator{folder})
+    names.insert(e.path().filename().string());
+  return names;
+}
+
+} // namespace
+
+TEST_CASE("order-service started on a full disk exits 1 with a clear message and leaves nothing behind",
+          "[service][faults][tmpfs]") {
+  cairn::test::tmpfs_mount disk{2u << 20};
+  if (!disk.mounted()) {
+    WARN("skipped: " << disk.why_not());
+    return;
+  }
+  const auto existing = disk.path() / "existing";
+  {
+    // A store made while there was space, with something in it.
+    cairn::runtime_config cfg;
+    cfg.data_dir = existing.string();
+    cfg.scheduler_threads = 2;
+    cairn::runtime rt{cfg};
+    cairn::shop::register_shop(rt);
+    REQUIRE(rt.start());
+    {
+      cairn::order_service::service svc{rt};
+      REQUIRE(call_within(svc, "POST", "/orders", R"({"customer_id":"c"})").status == 201);
+    }
+    rt.stop();
+  }
+  const auto before = children(existing);
+  const auto fresh = disk.path() / "fresh";
+  cairn::test::temp_dir logs; // not on the full disk
+  {
+    cairn::test::filler fill{disk.path() / "filler"};
+    REQUIRE(fill.bytes() > 0);
+    for (const auto& folder : {fresh, existing}) {
+      const std::string err = logs.sub("stderr-" + folder.filename().string());
+      const auto outcome = cairn::test::run_program(
+        CAIRN_ORDER_SERVICE, {"--listen", "127.0.0.1:0", "--data-dir", folder.string()}, {},
+        std::chrono::seconds{60}, err);
+      std::ifstream in{err};
+      std::stringstream text;
+      text << in.rdbuf();
+      INFO("order-service --data-dir " << folder.string() << ": " << outcome.describe() << "; it printed:\n"
+                                       << text.str());
+      CHECK(outcome.exited);
+      CHECK(outcome.exit_code == 1);
+      CHECK(text.str().find("the disk under " + folder.string() + " is full") != std::string::npos);
+    }
+    CHECK_FALSE(std::filesystem::exists(fresh));
+    const auto after = children(existing);
+    CHECK(after == before);
+  }
+  // With the space back it starts, and the order made before is there.
+  cairn::runtime_config cfg;
+  cfg.data_dir = existing.string();
+  cfg.scheduler_threads = 2;
+  cairn::runtime rt{cfg};
+  cairn::shop::register_shop(rt);
+  REQUIRE(rt.start());
+  CHECK(rt.store().last_position() > 0);
   rt.stop();
 }

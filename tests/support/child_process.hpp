@@ -9,6 +9,7 @@
 // the given arguments and extra environment variables; its output goes to this program's output.
 #pragma once
 
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -49,13 +50,13 @@ struct child_outcome {
   }
 };
 
-/// Runs this program again with `args` and `env` (added to this process's environment); waits until it ends or
-/// `deadline` passes (then kills it).
-inline child_outcome run_self(const std::vector<std::string>& args,
-                              const std::vector<std::pair<std::string, std::string>>& env,
-                              std::chrono::milliseconds deadline) {
+/// Runs `program` with `args` and `env` (added to this process's environment); waits until it ends or `deadline`
+/// passes (then kills it). `stderr_file` non-empty: the child's standard error goes to that file.
+inline child_outcome run_program(const std::string& program, const std::vector<std::string>& args,
+                                 const std::vector<std::pair<std::string, std::string>>& env,
+                                 std::chrono::milliseconds deadline, const std::string& stderr_file = {}) {
   child_outcome out;
-  std::vector<std::string> arg_strings{"/proc/self/exe"};
+  std::vector<std::string> arg_strings{program};
   arg_strings.insert(arg_strings.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : arg_strings)
@@ -71,8 +72,14 @@ inline child_outcome run_self(const std::vector<std::string>& args,
     envp.push_back(e.data());
   envp.push_back(nullptr);
 
+  posix_spawn_file_actions_t actions;
+  ::posix_spawn_file_actions_init(&actions);
+  if (!stderr_file.empty())
+    ::posix_spawn_file_actions_addopen(&actions, 2, stderr_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   pid_t pid = 0;
-  if (const int rc = ::posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, argv.data(), envp.data()); rc != 0) {
+  const int rc = ::posix_spawn(&pid, program.c_str(), &actions, nullptr, argv.data(), envp.data());
+  ::posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
     out.start_error = std::strerror(rc);
     return out;
   }
@@ -103,6 +110,14 @@ inline child_outcome run_self(const std::vector<std::string>& args,
     out.signal = WTERMSIG(status);
   }
   return out;
+}
+
+/// Runs this program again with `args` and `env` (added to this process's environment); waits until it ends or
+/// `deadline` passes (then kills it).
+inline child_outcome run_self(const std::vector<std::string>& args,
+                              const std::vector<std::pair<std::string, std::string>>& env,
+                              std::chrono::milliseconds deadline) {
+  return run_program("/proc/self/exe", args, env, deadline);
 }
 
 } // namespace cairn::test
