@@ -1134,7 +1134,8 @@ result<std::unique_ptr<event_store>> event_store::open(const options& opts) {
       return finish(std::move(p), finish_creation);
     };
     auto opened = open_read_write();
-    if (!opened && *kind == path_kind::new_database) {
+    // A lock held by another process means that it is creating the database: its files are not ours to remove.
+    if (!opened && *kind == path_kind::new_database && opened.error().code() != errc::locked) {
       t.db.info_log.reset();
       remove_created(t.db.env, opts.path, made_folder);
     }
