@@ -407,6 +407,9 @@ void service::get_product(std::string_view product_id, responder& done) {
 void service::healthz(responder& done) {
   if (!rt_.running())
     return done(error_response(503, "shutting down"));
+  // The usual answer costs no I/O and no thread hop (it is the HTTP layer's baseline in docs/order_service.md).
+  if (storage_healthy_.load() && rt_.store().health().writable)
+    return done(json_response(200, json{{"status", "ok"}}));
   // On the reader thread: while the store fails, the check tries to recover it, which takes some I/O.
   boost::asio::post(reader_->pool, [this, done = std::move(done)] {
     const auto health = rt_.storage_health();
