@@ -1252,7 +1252,7 @@ store_stats event_store::stats() const noexcept {
 
 store_health event_store::health() const {
   if (impl_->read_only)
-    return store_health{};
+    return store_health{false, "the store is open read-only"};
   try {
     return impl_->health();
   } catch (const std::exception& e) {
@@ -1262,7 +1262,7 @@ store_health event_store::health() const {
 
 store_health event_store::check_health() {
   if (impl_->read_only)
-    return store_health{};
+    return health();
   try {
     return impl_->check_health();
   } catch (const std::exception& e) {
