@@ -367,6 +367,7 @@ TEST_CASE("store/faults child: one kind of file fails", "[.][child]") {
   faults.scope(kind->scope);
   std::uint64_t committed = 0; // the last committed position
   std::uint64_t version = 0;   // of stream "s"
+  std::uintmax_t log_bytes_at_clear = 0;
   {
     auto s = open_store(dir.path().string(), durability::durable, faults.env());
     inject(faults, f);
@@ -408,6 +409,7 @@ TEST_CASE("store/faults child: one kind of file fails", "[.][child]") {
     CHECK(s->last_position() == committed);
 
     faults.clear();
+    log_bytes_at_clear = std::filesystem::file_size(dir.path() / "LOG");
     // The store recovers without an append (a health check polled while no command arrives) ...
     const auto health = s->check_health();
     INFO(health.reason);
@@ -439,7 +441,9 @@ TEST_CASE("store/faults child: one kind of file fails", "[.][child]") {
   CHECK(s->last_position() == committed);
   CHECK(*s->stream_version("s") == version);
   check_consistent(*s);
-  // No start left an info log behind (RocksDB's own logger left a LOG.old.<time> at every open).
+  // The info log takes lines again once its file does (one file, appended to across opens) ...
+  CHECK(std::filesystem::file_size(dir.path() / "LOG") > log_bytes_at_clear);
+  // ... and no start left an info log behind (RocksDB's own logger left a LOG.old.<time> at every open).
   for (const auto& entry : std::filesystem::directory_iterator{dir.path()}) {
     INFO(entry.path().filename().string());
     CHECK_FALSE(entry.path().filename().string().starts_with("LOG.old"));
