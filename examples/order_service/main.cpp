@@ -103,8 +103,13 @@ int main(int argc, char** argv) {
       return 1;
     }
     if (auto started = rt.start(); !started) {
+      // The store left nothing behind (no half-made database, no info log): a start on a full disk can simply be
+      // tried again once there is space.
       std::fprintf(stderr, "order-service: cannot open %s: %s\n", data_dir.c_str(),
                    started.error().to_string().c_str());
+      if (started.error().message().find("No space left on device") != std::string::npos)
+        std::fprintf(stderr, "order-service: the disk under %s is full; free some space and start again\n",
+                     data_dir.c_str());
       return 1;
     }
     auto& srv = *std::get<std::unique_ptr<http_server>>(opened);

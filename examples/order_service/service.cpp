@@ -343,8 +343,7 @@ void service::route(const request& req, responder& done) {
   if (s.size() == 1 && s[0] == "healthz") {
     if (!get)
       return no_method();
-    return rt_.running() ? done(json_response(200, json{{"status", "ok"}}))
-                         : done(error_response(503, "shutting down"));
+    return healthz(done);
   }
   done(error_response(404, "no route for " + m + " " + std::string{target}));
 }
@@ -461,6 +460,30 @@ void service::get_order(std::string_view order_id, responder& done) {
 void service::get_product(std::string_view product_id, responder& done) {
   query_stored<inventory::product>(product_id, "product", done,
                                    [](const aggregate_root<inventory::product>& root) { return product_view(root); });
+}
+
+void service::healthz(responder& done) {
+  if (!rt_.running())
+    return done(error_response(503, "shutting down"));
+  // The usual answer costs no I/O and no thread hop (it is the HTTP layer's baseline in docs/order_service.md).
+  if (storage_healthy_.load() && rt_.store().health().writable)
+    return done(json_response(200, json{{"status", "ok"}}));
+  // On the reader thread: while the store fails, the check tries to recover it, which takes some I/O.
+  boost::asio::post(reader_->pool, [this, done = std::move(done)] {
+    const auto health = rt_.storage_health();
+    if (storage_healthy_.exchange(health.writable) != health.writable) {
+      if (health.writable)
+        std::fprintf(stderr, "order-service: the store takes writes again\n");
+      else
+        std::fprintf(stderr, "order-service: the store refuses writes: %s\n", health.reason.c_str());
+    }
+    if (health.writable)
+      return done(json_response(200, json{{"status", "ok"}}));
+    // A stable answer; the store's message (paths, RocksDB's words) goes to the log above.
+    done(json_response(503, json{{"status", "storage_failure"}, {"code", "storage_failure"},
+                                 {"error", "the store does not take writes (a full or failing disk); it resumes "
+                                           "by itself once the disk takes writes again"}}));
+  });
 }
 
 void service::get_order_events(std::string_view order_id, std::string_view query, responder& done) {

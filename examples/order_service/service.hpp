@@ -84,6 +84,7 @@ private:
   void get_order_events(std::string_view order_id, std::string_view query, responder& done);
   void register_product(const request& req, responder& done);
   void get_product(std::string_view product_id, responder& done);
+  void healthz(responder& done);
 
   /// Answers the committed state of an aggregate through `view`, 404 when its stream is empty (checked first, in
   /// the store, so that an unknown id activates no instance).
@@ -105,6 +106,7 @@ private:
   service_metrics metrics_;
   std::unique_ptr<reader> reader_;
   std::atomic<bool> draining_{false};
+  std::atomic<bool> storage_healthy_{true}; ///< as last seen by /healthz: a change is logged once
   std::mutex pending_mutex_;
   std::condition_variable pending_done_;
   std::size_t pending_ = 0;

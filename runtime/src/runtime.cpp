@@ -197,6 +197,12 @@ store::event_store& runtime::store() {
   return *core_->store;
 }
 
+store::store_health runtime::storage_health() {
+  if (!core_->store)
+    return store::store_health{false, "the store is not open"};
+  return core_->store->check_health();
+}
+
 runtime_stats runtime::stats() const {
   runtime_stats s;
   for (auto& [index, type] : types_)

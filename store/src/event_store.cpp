@@ -1,5 +1,6 @@
 #include <cairn/store/event_store.hpp>
 
+#include "internal/info_logger.hpp"
 #include "internal/layout.hpp"
 #include "internal/tuning.hpp"
 
@@ -230,6 +231,17 @@ result<path_kind> classify_path(rocksdb::Env* env, const options& opts) {
   return path_kind::new_database;
 }
 
+// After a failed creation: removes what the open made in a folder that was empty or absent before it.
+void remove_created(rocksdb::Env* env, const std::string& path, bool made_folder) {
+  std::vector<std::string> children;
+  if (env->GetChildren(path, &children).ok())
+    for (const auto& c : children)
+      if (c != "." && c != "..")
+        static_cast<void>(env->DeleteFile(path + "/" + c));
+  if (made_folder)
+    static_cast<void>(env->DeleteDir(path));
+}
+
 } // namespace
 
 struct event_store::impl {
@@ -245,6 +257,11 @@ struct event_store::impl {
   mutable std::shared_mutex db_mutex;
   database d;
   rocksdb::ColumnFamilyHandle* cf[cf_names.size()] = {};
+
+  // Mirrors needs_recovery for readers of health() that do not take the write lock; `failure` says why.
+  std::atomic<bool> write_failure{false};
+  mutable std::mutex failure_mutex;
+  std::string failure;
 
   std::atomic<std::uint64_t> last_position{0};
   std::atomic<std::uint64_t> writes{0};
@@ -271,6 +288,9 @@ struct event_store::impl {
   // resurface from the WAL on a reopen (its bytes were appended, its sync failed). `undo` restores every key the
   // failed batch touched to its value before the batch; it is written if the batch resurfaces.
   bool needs_recovery = false;
+  // The background errors (internal/tuning.hpp) the last successful recovery dealt with: a count beyond it
+  // makes the next write recover first.
+  std::atomic<std::uint64_t> recovered_background_errors{0};
   std::uint64_t committed_position = 0;
   rocksdb::WriteBatch undo;
   bool undo_complete = true;
@@ -326,6 +346,7 @@ struct event_store::impl {
   status recover() {
     // Neither a resume nor a reopen can succeed while the disk refuses writes, and each would leave RocksDB in a
     // worse state to retry from (a resume after a failed one trips over the WAL writer's remembered error).
+    const std::uint64_t errors_before = t.errors->count();
     if (!disk_takes_writes())
       return error{errc::storage_failure, "the disk under " + path + " still refuses writes"};
     const rocksdb::Status resumed = db() != nullptr ? db()->Resume() : rocksdb::Status::Incomplete();
@@ -356,12 +377,24 @@ struct event_store::impl {
     last_position.store(*last, std::memory_order_release);
     head_cache.clear();
     needs_recovery = false;
+    recovered_background_errors.store(errors_before, std::memory_order_release);
+    write_failure.store(false, std::memory_order_release);
     undo.Clear();
     undo_complete = true;
     return ok;
   }
 
+  bool background_failed() const noexcept {
+    return t.errors->count() != recovered_background_errors.load(std::memory_order_acquire);
+  }
+
   status ensure_writable() {
+    if (background_failed() && !needs_recovery) {
+      // A flush, a compaction or a MANIFEST write failed: RocksDB stopped its background work (its own recovery
+      // is off) and may refuse writes. Recover first, as after a failed write; nothing needs undoing.
+      write_failed(t.errors->last());
+      undo.Clear();
+    }
     if (!needs_recovery)
       return ok;
     if (auto st = recover(); !st)
@@ -410,9 +443,35 @@ struct event_store::impl {
     undo_complete = complete;
   }
 
-  void write_failed() {
+  void write_failed(std::string why) {
     needs_recovery = true;
     committed_position = last_position.load(std::memory_order_relaxed);
+    {
+      std::lock_guard lock{failure_mutex};
+      failure = std::move(why);
+    }
+    write_failure.store(true, std::memory_order_release);
+  }
+
+  store_health health() const {
+    if (!write_failure.load(std::memory_order_acquire) && !background_failed())
+      return store_health{};
+    std::string why;
+    {
+      std::lock_guard lock{failure_mutex};
+      why = failure;
+    }
+    if (why.empty())
+      why = t.errors->last();
+    return store_health{false, "writes fail until the disk takes them again: " + why};
+  }
+
+  store_health check_health() {
+    std::unique_lock lock{write_mutex, std::try_to_lock};
+    // A write in progress recovers by itself first; a health check does not wait behind it.
+    if (lock.owns_lock())
+      static_cast<void>(ensure_writable());
+    return health();
   }
 
   status validate(const append_request& r) const {
@@ -732,7 +791,7 @@ struct event_store::impl {
     wo.sync = mode == durability::durable;
     wo.disableWAL = false;
     if (const auto s = db()->Write(wo, &batch); !s.ok()) {
-      write_failed();
+      write_failed(s.ToString());
       prepare_undo(requests, out);
       const error failure{errc::storage_failure, "the write of " + std::to_string(accepted) +
                                                      " appends failed; nothing of it is visible: " + s.ToString()};
@@ -951,7 +1010,7 @@ struct event_store::impl {
     if (auto st = ensure_writable(); !st)
       return st;
     if (const auto s = db()->FlushWAL(true); !s.ok()) {
-      write_failed();
+      write_failed(s.ToString());
       undo.Clear();
       return error{errc::storage_failure, "cannot sync the WAL: " + s.ToString()};
     }
@@ -964,7 +1023,7 @@ result<std::unique_ptr<event_store>> event_store::open(const options& opts) {
   try {
     if (opts.path.empty())
       return error{errc::invalid_argument, "the database path is empty"};
-    const tuning t = make_tuning(opts);
+    tuning t = make_tuning(opts);
     // Completes an open database: column family handles, the format of a new store, the position counter.
     const auto finish = [&opts, &t](std::unique_ptr<impl> p,
                                     bool write_format) -> result<std::unique_ptr<event_store>> {
@@ -988,6 +1047,8 @@ result<std::unique_ptr<event_store>> event_store::open(const options& opts) {
     };
 
     if (opts.read_only) {
+      // A read-only open writes nothing into the folder, not even an info log.
+      t.db.info_log = std::make_shared<internal::info_logger>();
       options existing = opts;
       existing.create_if_missing = false;
       auto kind = classify_path(t.db.env, existing);
@@ -1016,50 +1077,69 @@ result<std::unique_ptr<event_store>> event_store::open(const options& opts) {
     auto kind = classify_path(t.db.env, opts);
     if (!kind)
       return kind.error();
-
-    std::vector<std::string> names;
-    bool finish_creation = *kind == path_kind::new_database;
-    if (*kind == path_kind::existing_database) {
-      // A CURRENT that names no readable MANIFEST is not a database; a failing disk is an I/O error.
-      if (const auto s = rocksdb::DB::ListColumnFamilies(t.db, opts.path, &names); !s.ok())
-        return error{s.IsIOError() && !s.IsPathNotFound() ? errc::io_error : errc::not_a_database,
-                     "cannot read the database catalogue of " + opts.path + ": " + s.ToString()};
-      const bool all_ours_present = std::all_of(cf_names.begin(), cf_names.end(), [&](std::string_view n) {
-        return std::find(names.begin(), names.end(), n) != names.end();
-      });
-      const bool only_ours = std::all_of(names.begin(), names.end(), [](const std::string& n) {
-        return is_cairn_cf(n);
-      });
-      // Look before touching: opening read-write would add our column families to a foreign database.
-      database probe;
-      if (auto st = open_database(probe, t, opts.path, false, names, !all_ours_present); !st)
-        return st.error();
-      auto format = read_format(probe, opts.path);
-      if (!format)
-        return format.error();
-      if (*format == format_state::absent) {
-        // A database whose creation stopped before the format was written has nothing but our empty column
-        // families; anything else is somebody else's RocksDB database.
-        if (!only_ours || !all_empty(probe))
-          return error{errc::not_a_database, opts.path + " is a RocksDB database but not a cairn store"};
-        finish_creation = true;
-      }
-      if (all_ours_present) {
-        auto p = std::make_unique<impl>();
-        p->d.db = std::exchange(probe.db, nullptr);
-        p->d.handles = std::move(probe.handles);
-        p->d.names = std::move(probe.names);
-        return finish(std::move(p), finish_creation);
-      }
-      probe.close();
+    // A database that cannot be created leaves nothing behind: the folder was empty or absent (classify_path),
+    // so whatever is in it after a failed creation was made by this open.
+    bool made_folder = false;
+    if (*kind == path_kind::new_database && t.db.env->FileExists(opts.path).IsNotFound()) {
+      if (const auto s = t.db.env->CreateDirIfMissing(opts.path); !s.ok())
+        return error{errc::io_error, "cannot create database " + opts.path + ": " + s.ToString()};
+      made_folder = true;
     }
-    for (const auto name : cf_names)
-      if (std::find(names.begin(), names.end(), name) == names.end())
-        names.emplace_back(name);
-    auto p = std::make_unique<impl>();
-    if (auto st = open_database(p->d, t, opts.path, *kind == path_kind::new_database, names, false); !st)
-      return st.error();
-    return finish(std::move(p), finish_creation);
+    // RocksDB's info log is ours (internal/info_logger.hpp): its own one aborts the process on a full disk.
+    t.db.info_log = std::make_shared<internal::info_logger>(t.env->GetFileSystem(), opts.path,
+                                                           t.db.max_log_file_size);
+    const auto open_read_write = [&]() -> result<std::unique_ptr<event_store>> {
+      std::vector<std::string> names;
+      bool finish_creation = *kind == path_kind::new_database;
+      if (*kind == path_kind::existing_database) {
+        // A CURRENT that names no readable MANIFEST is not a database; a failing disk is an I/O error.
+        if (const auto s = rocksdb::DB::ListColumnFamilies(t.db, opts.path, &names); !s.ok())
+          return error{s.IsIOError() && !s.IsPathNotFound() ? errc::io_error : errc::not_a_database,
+                       "cannot read the database catalogue of " + opts.path + ": " + s.ToString()};
+        const bool all_ours_present = std::all_of(cf_names.begin(), cf_names.end(), [&](std::string_view n) {
+          return std::find(names.begin(), names.end(), n) != names.end();
+        });
+        const bool only_ours = std::all_of(names.begin(), names.end(), [](const std::string& n) {
+          return is_cairn_cf(n);
+        });
+        // Look before touching: opening read-write would add our column families to a foreign database.
+        database probe;
+        if (auto st = open_database(probe, t, opts.path, false, names, !all_ours_present); !st)
+          return st.error();
+        auto format = read_format(probe, opts.path);
+        if (!format)
+          return format.error();
+        if (*format == format_state::absent) {
+          // A database whose creation stopped before the format was written has nothing but our empty column
+          // families; anything else is somebody else's RocksDB database.
+          if (!only_ours || !all_empty(probe))
+            return error{errc::not_a_database, opts.path + " is a RocksDB database but not a cairn store"};
+          finish_creation = true;
+        }
+        if (all_ours_present) {
+          auto p = std::make_unique<impl>();
+          p->d.db = std::exchange(probe.db, nullptr);
+          p->d.handles = std::move(probe.handles);
+          p->d.names = std::move(probe.names);
+          return finish(std::move(p), finish_creation);
+        }
+        probe.close();
+      }
+      for (const auto name : cf_names)
+        if (std::find(names.begin(), names.end(), name) == names.end())
+          names.emplace_back(name);
+      auto p = std::make_unique<impl>();
+      if (auto st = open_database(p->d, t, opts.path, *kind == path_kind::new_database, names, false); !st)
+        return st.error();
+      return finish(std::move(p), finish_creation);
+    };
+    auto opened = open_read_write();
+    // A lock held by another process means that it is creating the database: its files are not ours to remove.
+    if (!opened && *kind == path_kind::new_database && opened.error().code() != errc::locked) {
+      t.db.info_log.reset();
+      remove_created(t.db.env, opts.path, made_folder);
+    }
+    return opened;
   } catch (const std::exception& e) {
     return error{errc::io_error, "cannot open database " + opts.path + ": " + e.what()};
   }
@@ -1168,6 +1248,26 @@ durability event_store::mode() const noexcept {
 store_stats event_store::stats() const noexcept {
   return store_stats{impl_->writes.load(std::memory_order_relaxed), impl_->syncs.load(std::memory_order_relaxed),
                      impl_->appends.load(std::memory_order_relaxed), impl_->events.load(std::memory_order_relaxed)};
+}
+
+store_health event_store::health() const {
+  if (impl_->read_only)
+    return store_health{false, "the store is open read-only"};
+  try {
+    return impl_->health();
+  } catch (const std::exception& e) {
+    return store_health{false, std::string{"cannot tell: "} + e.what()};
+  }
+}
+
+store_health event_store::check_health() {
+  if (impl_->read_only)
+    return health();
+  try {
+    return impl_->check_health();
+  } catch (const std::exception& e) {
+    return store_health{false, std::string{"cannot tell: "} + e.what()};
+  }
 }
 
 status event_store::flush() {

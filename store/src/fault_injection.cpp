@@ -21,13 +21,14 @@ struct fault_injection::state {
   std::atomic<std::uint64_t> write_calls{0};
   std::atomic<std::uint64_t> sync_calls{0};
 
-  bool hits(bool is_wal) const noexcept {
-    return is_wal || scope.load(std::memory_order_relaxed) == fault_scope::all_files;
+  bool hits(fault_scope kind) const noexcept {
+    const auto s = scope.load(std::memory_order_relaxed);
+    return s == fault_scope::all_files || s == kind;
   }
 
-  rocksdb::IOStatus on_write(bool is_wal) noexcept {
+  rocksdb::IOStatus on_write(fault_scope kind) noexcept {
     write_calls.fetch_add(1, std::memory_order_relaxed);
-    if (!hits(is_wal))
+    if (!hits(kind))
       return rocksdb::IOStatus::OK();
     if (disk_full.load(std::memory_order_relaxed)) {
       no_space_failures.fetch_add(1, std::memory_order_relaxed);
@@ -40,9 +41,9 @@ struct fault_injection::state {
     return rocksdb::IOStatus::OK();
   }
 
-  rocksdb::IOStatus on_sync(bool is_wal) noexcept {
+  rocksdb::IOStatus on_sync(fault_scope kind) noexcept {
     sync_calls.fetch_add(1, std::memory_order_relaxed);
-    if (!hits(is_wal) || !fail_syncs.load(std::memory_order_relaxed))
+    if (!hits(kind) || !fail_syncs.load(std::memory_order_relaxed))
       return rocksdb::IOStatus::OK();
     sync_failures.fetch_add(1, std::memory_order_relaxed);
     return rocksdb::IOStatus::IOError("injected fault: sync failed");
@@ -53,54 +54,54 @@ struct fault_injection::state {
 // not reach the file, as when the device refuses it.
 class fault_injection::writable_file : public rocksdb::FSWritableFileOwnerWrapper {
 public:
-  writable_file(std::unique_ptr<rocksdb::FSWritableFile> file, std::shared_ptr<state> st, bool is_wal)
-      : FSWritableFileOwnerWrapper(std::move(file)), state_(std::move(st)), is_wal_(is_wal) {}
+  writable_file(std::unique_ptr<rocksdb::FSWritableFile> file, std::shared_ptr<state> st, fault_scope kind)
+      : FSWritableFileOwnerWrapper(std::move(file)), state_(std::move(st)), kind_(kind) {}
 
   rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
                            rocksdb::IODebugContext* dbg) override {
-    if (auto s = state_->on_write(is_wal_); !s.ok())
+    if (auto s = state_->on_write(kind_); !s.ok())
       return s;
     return FSWritableFileOwnerWrapper::Append(data, options, dbg);
   }
   rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
                            const rocksdb::DataVerificationInfo& info, rocksdb::IODebugContext* dbg) override {
-    if (auto s = state_->on_write(is_wal_); !s.ok())
+    if (auto s = state_->on_write(kind_); !s.ok())
       return s;
     return FSWritableFileOwnerWrapper::Append(data, options, info, dbg);
   }
   rocksdb::IOStatus PositionedAppend(const rocksdb::Slice& data, std::uint64_t offset,
                                      const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
-    if (auto s = state_->on_write(is_wal_); !s.ok())
+    if (auto s = state_->on_write(kind_); !s.ok())
       return s;
     return FSWritableFileOwnerWrapper::PositionedAppend(data, offset, options, dbg);
   }
   rocksdb::IOStatus PositionedAppend(const rocksdb::Slice& data, std::uint64_t offset,
                                      const rocksdb::IOOptions& options, const rocksdb::DataVerificationInfo& info,
                                      rocksdb::IODebugContext* dbg) override {
-    if (auto s = state_->on_write(is_wal_); !s.ok())
+    if (auto s = state_->on_write(kind_); !s.ok())
       return s;
     return FSWritableFileOwnerWrapper::PositionedAppend(data, offset, options, info, dbg);
   }
   rocksdb::IOStatus Sync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
-    if (auto s = state_->on_sync(is_wal_); !s.ok())
+    if (auto s = state_->on_sync(kind_); !s.ok())
       return s;
     return FSWritableFileOwnerWrapper::Sync(options, dbg);
   }
   rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
-    if (auto s = state_->on_sync(is_wal_); !s.ok())
+    if (auto s = state_->on_sync(kind_); !s.ok())
       return s;
     return FSWritableFileOwnerWrapper::Fsync(options, dbg);
   }
   rocksdb::IOStatus RangeSync(std::uint64_t offset, std::uint64_t nbytes, const rocksdb::IOOptions& options,
                               rocksdb::IODebugContext* dbg) override {
-    if (auto s = state_->on_sync(is_wal_); !s.ok())
+    if (auto s = state_->on_sync(kind_); !s.ok())
       return s;
     return FSWritableFileOwnerWrapper::RangeSync(offset, nbytes, options, dbg);
   }
 
 private:
   std::shared_ptr<state> state_;
-  bool is_wal_;
+  fault_scope kind_;
 };
 
 class fault_injection::file_system : public rocksdb::FileSystemWrapper {
@@ -129,15 +130,35 @@ public:
     return wrap(fname, FileSystemWrapper::ReuseWritableFile(fname, old_fname, options, result, dbg), result);
   }
 
+  // FileSystemWrapper hands NewLogger to the wrapped file system, whose logger would open its file there and
+  // never meet the faults; the base class's one opens it through NewWritableFile above.
+  rocksdb::IOStatus NewLogger(const std::string& fname, const rocksdb::IOOptions& options,
+                              std::shared_ptr<rocksdb::Logger>* result, rocksdb::IODebugContext* dbg) override {
+    return rocksdb::FileSystem::NewLogger(fname, options, result, dbg);
+  }
+
 private:
   rocksdb::IOStatus wrap(const std::string& fname, rocksdb::IOStatus s,
                          std::unique_ptr<rocksdb::FSWritableFile>* result) const {
-    if (s.ok()) {
-      const std::string_view name{fname};
-      const bool is_wal = name.size() >= 4 && name.substr(name.size() - 4) == ".log";
-      *result = std::make_unique<writable_file>(std::move(*result), state_, is_wal);
-    }
+    if (s.ok())
+      *result = std::make_unique<writable_file>(std::move(*result), state_, kind_of(fname));
     return s;
+  }
+
+  // RocksDB's file names (file/filename.cc): <number>.log, LOG and LOG.old.<time>, MANIFEST-<number>,
+  // <number>.sst; the rest are CURRENT (written as <number>.dbtmp, then renamed), OPTIONS-<number>, IDENTITY, ...
+  static fault_scope kind_of(std::string_view path) noexcept {
+    const auto slash = path.rfind('/');
+    const std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
+    if (name.ends_with(".log"))
+      return fault_scope::wal;
+    if (name == "LOG" || name.starts_with("LOG.old"))
+      return fault_scope::info_log;
+    if (name.starts_with("MANIFEST-"))
+      return fault_scope::manifest;
+    if (name.ends_with(".sst"))
+      return fault_scope::table;
+    return fault_scope::other;
   }
 
   std::shared_ptr<state> state_;

@@ -19,14 +19,43 @@ namespace {
 
 // Recovery from a failed write happens at one moment: before the next write, under the write lock, where the
 // store can check what the failed batch left behind. RocksDB's own background recovery would race with that.
+// A background error (a flush, a compaction or a MANIFEST write that failed) is counted, so that the store
+// reports itself unhealthy and recovers before its next write.
 class manual_recovery : public rocksdb::EventListener {
 public:
+  explicit manual_recovery(std::shared_ptr<background_errors> errors) : errors_(std::move(errors)) {}
   const char* Name() const override {
     return "CairnManualRecovery";
+  }
+  void OnBackgroundError(rocksdb::BackgroundErrorReason reason, rocksdb::Status* error) override {
+    if (error == nullptr || error->ok())
+      return;
+    errors_->record(std::string{reason_name(reason)} + " failed: " + error->ToString());
   }
   void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status, bool* auto_recovery) override {
     *auto_recovery = false;
   }
+
+private:
+  static const char* reason_name(rocksdb::BackgroundErrorReason reason) {
+    switch (reason) {
+      case rocksdb::BackgroundErrorReason::kFlush:
+      case rocksdb::BackgroundErrorReason::kFlushNoWAL:
+        return "a flush";
+      case rocksdb::BackgroundErrorReason::kCompaction:
+        return "a compaction";
+      case rocksdb::BackgroundErrorReason::kWriteCallback:
+        return "a write";
+      case rocksdb::BackgroundErrorReason::kMemTable:
+        return "a memtable insert";
+      case rocksdb::BackgroundErrorReason::kManifestWrite:
+      case rocksdb::BackgroundErrorReason::kManifestWriteNoWAL:
+        return "a MANIFEST write";
+    }
+    return "a background job";
+  }
+
+  std::shared_ptr<background_errors> errors_;
 };
 
 // The stream of a key in cf_streams ("stream\0<version>"): each stream's events arrive in version order, so
@@ -100,7 +129,8 @@ tuning make_tuning(const options& opts) {
   auto* base = opts.env != nullptr ? opts.env : rocksdb::Env::Default();
   t.env = rocksdb::NewCompositeEnv(std::make_shared<sized_wal_preallocation>(base->GetFileSystem()));
   t.db.env = t.env.get();
-  t.db.listeners.push_back(std::make_shared<manual_recovery>());
+  t.errors = std::make_shared<background_errors>();
+  t.db.listeners.push_back(std::make_shared<manual_recovery>(t.errors));
   t.db.max_bgerror_resume_count = 0;
   t.db.paranoid_checks = true;
   // One writer at a time (the store's write lock): the sequential insert path is faster, and it is the one that

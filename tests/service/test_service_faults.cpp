@@ -1,15 +1,25 @@
 // The order service while the disk fails (store/fault_injection.hpp's Env under the runtime): write failures,
 // sync failures and a full disk make the affected requests 503, nothing diverges (what the service shows is what
-// is stored, also after a restart), and the service works again once the fault clears.
+// is stored, also after a restart), and the service works again once the fault clears. /healthz says whether the
+// store takes writes, on the fault Env and on a real full disk (a tmpfs, root only, in a child process).
 #include "service_fixture.hpp"
+
+#include <support/child_process.hpp>
+#include <support/tmpfs.hpp>
 
 #include <cairn/store/fault_injection.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
+#include <set>
+#include <sstream>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -172,4 +182,185 @@ TEST_CASE("faults while serving concurrent traffic: each request is 200 or 503, 
       }
     }
   }
+}
+
+TEST_CASE("/healthz answers 503 storage_failure while writes fail and 200 once the disk takes them again",
+          "[service][faults]") {
+  for (const auto& [name, set_fault] : fault_kinds()) {
+    DYNAMIC_SECTION(name) {
+      cairn::store::fault_injection faults;
+      service_fixture f{with_faults(faults)};
+      auto id = f.create_order();
+      CHECK(f.call("GET", "/healthz").status == 200);
+
+      set_fault(faults, true);
+      CHECK(f.add_line(id, "p", 1, "1.00").status == 503);
+      // Polled again and again while the fault lasts: it stays 503, and says why.
+      for (int i = 0; i < 3; ++i) {
+        auto health = f.call("GET", "/healthz");
+        CHECK(health.status == 503);
+        CHECK(f.json_of(health)["status"] == "storage_failure");
+      }
+      CHECK_FALSE(f.rt->storage_health().writable);
+
+      set_fault(faults, false);
+      // No command in between: the health check itself brings the store back.
+      auto health = f.call("GET", "/healthz");
+      INFO(health.body);
+      CHECK(health.status == 200);
+      CHECK(f.json_of(health)["status"] == "ok");
+      CHECK(f.rt->storage_health().writable);
+      CHECK(f.add_line(id, "p", 1, "1.00").status == 200);
+    }
+  }
+}
+
+namespace {
+
+// The service's answer to one request, waited for at most 30 s.
+cairn::order_service::response call_within(cairn::order_service::service& svc, std::string method,
+                                           std::string target, std::string body = {}) {
+  auto answer = std::make_shared<std::promise<cairn::order_service::response>>();
+  auto future = answer->get_future();
+  const std::string what = method + " " + target;
+  svc.handle({std::move(method), std::move(target), std::move(body)},
+             [answer](cairn::order_service::response r) { answer->set_value(std::move(r)); });
+  if (future.wait_for(std::chrono::seconds{30}) != std::future_status::ready)
+    FAIL("no answer to " << what << " within 30 s");
+  return future.get();
+}
+
+} // namespace
+
+TEST_CASE("on a real full disk the service answers 503 and /healthz 503 and both recover when space is back",
+          "[service][faults][tmpfs]") {
+  cairn::test::tmpfs_mount disk{2u << 20};
+  if (!disk.mounted()) {
+    WARN("skipped: " << disk.why_not());
+    return;
+  }
+  const auto outcome = cairn::test::run_self({"service child: full disk"}, {{"CAIRN_TMPFS", disk.path().string()}},
+                                             std::chrono::seconds{120});
+  INFO("the scenario ran in a child process on a 2 MiB tmpfs: " << outcome.describe());
+  CHECK(outcome.passed());
+}
+
+// Run by the test above in a child process (hidden: "[.]").
+TEST_CASE("service child: full disk", "[.][child]") {
+  const char* mount = std::getenv("CAIRN_TMPFS");
+  REQUIRE(mount != nullptr);
+  const std::filesystem::path disk{mount};
+  cairn::runtime_config cfg;
+  cfg.data_dir = (disk / "db").string();
+  cfg.scheduler_threads = 2;
+  cairn::runtime rt{cfg};
+  cairn::shop::register_shop(rt);
+  REQUIRE(rt.start());
+  {
+    cairn::order_service::service svc{rt};
+    const auto created = call_within(svc, "POST", "/orders", R"({"customer_id":"c"})");
+    REQUIRE(created.status == 201);
+    const std::string id = json::parse(created.body)["id"].get<std::string>();
+    const std::string line = R"({"product_id":"p","name":"thing","quantity":1,"unit_price":"1.00"})";
+    int accepted = 0;
+    {
+      cairn::test::filler fill{disk / "filler"};
+      REQUIRE(fill.bytes() > 0);
+      // Commands may still land in space RocksDB holds already; within a few hundred they fail.
+      int refused = 0;
+      for (int i = 0; i < 2000 && refused < 5; ++i) {
+        const auto r = call_within(svc, "POST", "/orders/" + id + "/lines", line);
+        INFO(r.body);
+        REQUIRE((r.status == 200 || r.status == 503));
+        if (r.status == 200) {
+          REQUIRE(refused == 0); // once full, it stays full
+          ++accepted;
+        } else {
+          ++refused;
+        }
+      }
+      REQUIRE(refused == 5);
+      const auto health = call_within(svc, "GET", "/healthz");
+      CHECK(health.status == 503);
+      CHECK(json::parse(health.body)["status"] == "storage_failure");
+    }
+    // The filler is gone: the space is back.
+    const auto health = call_within(svc, "GET", "/healthz");
+    INFO(health.body);
+    CHECK(health.status == 200);
+    const auto after = call_within(svc, "POST", "/orders/" + id + "/lines", line);
+    INFO(after.body);
+    CHECK(after.status == 200);
+    const auto state = json::parse(call_within(svc, "GET", "/orders/" + id).body);
+    CHECK(state["lines"].size() == static_cast<std::size_t>(accepted + 1));
+  }
+  rt.stop();
+}
+
+namespace {
+
+std::set<std::string> children(const std::filesystem::path& folder) {
+  std::set<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator{folder})
+    names.insert(e.path().filename().string());
+  return names;
+}
+
+} // namespace
+
+TEST_CASE("order-service started on a full disk exits 1 with a clear message and leaves nothing behind",
+          "[service][faults][tmpfs]") {
+  cairn::test::tmpfs_mount disk{2u << 20};
+  if (!disk.mounted()) {
+    WARN("skipped: " << disk.why_not());
+    return;
+  }
+  const auto existing = disk.path() / "existing";
+  {
+    // A store made while there was space, with something in it.
+    cairn::runtime_config cfg;
+    cfg.data_dir = existing.string();
+    cfg.scheduler_threads = 2;
+    cairn::runtime rt{cfg};
+    cairn::shop::register_shop(rt);
+    REQUIRE(rt.start());
+    {
+      cairn::order_service::service svc{rt};
+      REQUIRE(call_within(svc, "POST", "/orders", R"({"customer_id":"c"})").status == 201);
+    }
+    rt.stop();
+  }
+  const auto before = children(existing);
+  const auto fresh = disk.path() / "fresh";
+  cairn::test::temp_dir logs; // not on the full disk
+  {
+    cairn::test::filler fill{disk.path() / "filler"};
+    REQUIRE(fill.bytes() > 0);
+    for (const auto& folder : {fresh, existing}) {
+      const std::string err = logs.sub("stderr-" + folder.filename().string());
+      const auto outcome = cairn::test::run_program(
+        CAIRN_ORDER_SERVICE, {"--listen", "127.0.0.1:0", "--data-dir", folder.string()}, {},
+        std::chrono::seconds{60}, err);
+      std::ifstream in{err};
+      std::stringstream text;
+      text << in.rdbuf();
+      INFO("order-service --data-dir " << folder.string() << ": " << outcome.describe() << "; it printed:\n"
+                                       << text.str());
+      CHECK(outcome.exited);
+      CHECK(outcome.exit_code == 1);
+      CHECK(text.str().find("the disk under " + folder.string() + " is full") != std::string::npos);
+    }
+    CHECK_FALSE(std::filesystem::exists(fresh));
+    const auto after = children(existing);
+    CHECK(after == before);
+  }
+  // With the space back it starts, and the order made before is there.
+  cairn::runtime_config cfg;
+  cfg.data_dir = existing.string();
+  cfg.scheduler_threads = 2;
+  cairn::runtime rt{cfg};
+  cairn::shop::register_shop(rt);
+  REQUIRE(rt.start());
+  CHECK(rt.store().last_position() > 0);
+  rt.stop();
 }

@@ -1,7 +1,10 @@
 // cairn::store under disk faults: a write that fails (failing Append, failing Sync, no space) leaves nothing
 // behind, positions do not skip, and the store works again once the fault clears, before and after a reopen.
+// A failure of any kind of file (WAL, info LOG, MANIFEST, table files, the rest) never aborts the process: those
+// scenarios run in a child process, so that an abort inside RocksDB fails the test instead of ending the program.
 #include "store_checks.hpp"
 
+#include <support/child_process.hpp>
 #include <support/temp_dir.hpp>
 
 #include <cairn/store/event_store.hpp>
@@ -10,7 +13,11 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -46,6 +53,18 @@ void inject(fault_injection& faults, fault f) {
       faults.disk_full(true);
       break;
   }
+}
+
+const char* key(fault f) {
+  switch (f) {
+    case fault::failing_append:
+      return "failing_append";
+    case fault::failing_sync:
+      return "failing_sync";
+    case fault::no_space:
+      return "no_space";
+  }
+  return "?";
 }
 
 std::uint64_t injected(const fault_injection& faults) {
@@ -275,4 +294,158 @@ TEST_CASE("store/faults: readers keep reading while the store recovers", "[store
   CHECK(reads.load() > 0);
   CHECK(surprises.load() == 0);
   check_consistent(*s);
+}
+
+namespace {
+
+// A kind of file the faults hit, and whether the store needs it to write: the info LOG and the rest (CURRENT,
+// OPTIONS, ...) are written only by an open, so appends keep working while they fail.
+struct file_kind {
+  const char* name;
+  fault_scope scope;
+  bool needed_to_write;
+};
+
+constexpr file_kind file_kinds[] = {
+  {"wal", fault_scope::wal, true},           {"info_log", fault_scope::info_log, false},
+  {"manifest", fault_scope::manifest, true}, {"table", fault_scope::table, true},
+  {"other", fault_scope::other, false},
+};
+
+constexpr fault all_faults[] = {fault::no_space, fault::failing_append, fault::failing_sync};
+
+// The info log is written without syncs: a failing sync never reaches it.
+bool applies(const file_kind& kind, fault f) {
+  return !(kind.scope == fault_scope::info_log && f == fault::failing_sync);
+}
+
+const char* child_test = "store/faults child: one kind of file fails";
+
+} // namespace
+
+TEST_CASE("store/faults: a failing file of any kind never aborts the process and the store recovers",
+          "[store][faults]") {
+  for (const auto& kind : file_kinds) {
+    for (const fault f : all_faults) {
+      if (!applies(kind, f))
+        continue;
+      DYNAMIC_SECTION(kind.name << ": " << name(f)) {
+        const auto outcome = cairn::test::run_self({child_test}, {{"CAIRN_FAULT_FILE_KIND", kind.name},
+                                                                  {"CAIRN_FAULT", key(f)}},
+                                                   std::chrono::seconds{120});
+        INFO("the scenario for " << kind.name << " and " << name(f) << " ran in a child process: "
+                                 << outcome.describe());
+        CHECK(outcome.passed());
+      }
+    }
+  }
+}
+
+// Run by the test above in a child process (hidden: "[.]").
+TEST_CASE("store/faults child: one kind of file fails", "[.][child]") {
+  const char* kind_name = std::getenv("CAIRN_FAULT_FILE_KIND");
+  const char* fault_name = std::getenv("CAIRN_FAULT");
+  REQUIRE(kind_name != nullptr);
+  REQUIRE(fault_name != nullptr);
+  const file_kind* kind = nullptr;
+  for (const auto& k : file_kinds)
+    if (std::string_view{k.name} == kind_name)
+      kind = &k;
+  REQUIRE(kind != nullptr);
+  fault f = fault::no_space;
+  bool known_fault = false;
+  for (const fault candidate : all_faults)
+    if (std::string_view{key(candidate)} == fault_name) {
+      f = candidate;
+      known_fault = true;
+    }
+  REQUIRE(known_fault);
+  INFO(kind->name << ": " << name(f));
+
+  temp_dir dir;
+  fault_injection faults;
+  faults.scope(kind->scope);
+  std::uint64_t committed = 0; // the last committed position
+  std::uint64_t version = 0;   // of stream "s"
+  std::uintmax_t log_bytes_at_clear = 0;
+  {
+    auto s = open_store(dir.path().string(), durability::durable, faults.env());
+    inject(faults, f);
+    // Appends (the WAL) with 1 MiB of projection state each: 24 of them overflow a memtable of the projections
+    // column family, so RocksDB flushes it (a table file, a MANIFEST edit), and it logs all of it (the LOG).
+    const std::string big(1u << 20, 'x');
+    bool failed = false;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds{30};
+    for (int round = 0; !failed && std::chrono::steady_clock::now() < until; ++round) {
+      if (!kind->needed_to_write && round == 2)
+        break;
+      for (int i = 0; i < 24 && !failed; ++i) {
+        auto r = req("s", version, 1);
+        r.puts.push_back(projection_put{"p/" + std::to_string(round) + "-" + std::to_string(i), big});
+        const auto written = s->append(r);
+        if (written) {
+          version = written->new_version;
+          committed = written->last_position;
+          continue;
+        }
+        INFO(written.error().to_string());
+        REQUIRE(written.error().code() == errc::storage_failure);
+        failed = true;
+      }
+    }
+    if (kind->needed_to_write) {
+      REQUIRE(failed); // within 30 s of writes
+      // While the fault lasts the store says so, and appends keep failing cleanly.
+      CHECK_FALSE(s->health().writable);
+      CHECK_FALSE(s->health().reason.empty());
+      const auto again = s->append(req("s", version, 1));
+      REQUIRE_FALSE(again);
+      CHECK(again.error().code() == errc::storage_failure);
+      CHECK_FALSE(s->check_health().writable);
+    } else {
+      CHECK_FALSE(failed);
+      CHECK(s->health().writable);
+    }
+    CHECK(s->last_position() == committed);
+
+    faults.clear();
+    log_bytes_at_clear = std::filesystem::file_size(dir.path() / "LOG");
+    // The store recovers without an append (a health check polled while no command arrives) ...
+    const auto health = s->check_health();
+    INFO(health.reason);
+    CHECK(health.writable);
+    // ... and goes on where it stopped: nothing of the failed writes, no gap.
+    const auto next = s->append(req("s", version, 1));
+    INFO((next ? std::string{} : next.error().to_string()));
+    REQUIRE(next);
+    CHECK(next->first_position == committed + 1);
+    committed = next->last_position;
+    version = next->new_version;
+    check_consistent(*s);
+  }
+  // A start while the fault lasts either works (the files of this kind are not needed) or fails with an error.
+  inject(faults, f);
+  {
+    options o;
+    o.path = dir.path().string();
+    o.env = faults.env();
+    const auto reopened = event_store::open(o);
+    if (!reopened) {
+      INFO(reopened.error().to_string());
+      CHECK(reopened.error().code() == errc::io_error);
+    }
+  }
+  CHECK(injected(faults) > 0); // the faults did reach files of this kind
+  faults.clear();
+  auto s = open_store(dir.path().string(), durability::durable, faults.env());
+  CHECK(s->last_position() == committed);
+  CHECK(*s->stream_version("s") == version);
+  check_consistent(*s);
+  // The info log takes lines again once its file does (one file, appended to across opens) ...
+  CHECK(std::filesystem::file_size(dir.path() / "LOG") > log_bytes_at_clear);
+  // ... and no start left an info log behind (RocksDB's own logger left a LOG.old.<time> at every open).
+  for (const auto& entry : std::filesystem::directory_iterator{dir.path()}) {
+    INFO(entry.path().filename().string());
+    CHECK_FALSE(entry.path().filename().string().starts_with("LOG.old"));
+  }
 }

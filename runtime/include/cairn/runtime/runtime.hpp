@@ -210,6 +210,12 @@ public:
 
   caf::actor_system& system();
   store::event_store& store();
+
+  /// Whether the store takes writes (store::event_store::check_health()): after a failed write or background
+  /// job, commands answer storage_failure until the store has recovered; this call also tries to recover, so a
+  /// health endpoint polled while no command arrives brings the store back once the disk takes writes again.
+  /// Not writable before start() and after stop().
+  store::store_health storage_health();
   const runtime_config& config() const noexcept {
     return core_->config;
   }

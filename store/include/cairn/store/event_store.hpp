@@ -170,6 +170,12 @@ struct store_stats {
   std::uint64_t events = 0;  ///< committed events
 };
 
+/// Whether the store takes writes (event_store::health()).
+struct store_health {
+  bool writable = true; ///< false from a failed write or background job until the store has recovered
+  std::string reason{}; ///< why not (the failure, e.g. "No space left on device"); empty when writable
+};
+
 class event_store {
 public:
   /// Opens (or creates) a database. Errors: not_a_database, unknown_format, locked, io_error.
@@ -236,6 +242,17 @@ public:
 
   /// Syncs the WAL (meaningful in buffered mode) so that everything committed survives power loss.
   status flush();
+
+  /// Whether writes work, without any I/O. A failed write (WAL, MANIFEST; a full disk or an I/O error) or a
+  /// failed background flush or compaction makes the store unhealthy; while it is, appends answer
+  /// storage_failure. Each later append, flush() or check_health() first tries to recover (once the disk takes a
+  /// write again: RocksDB's DB::Resume(), or a reopen), so the store resumes by itself when space comes back.
+  store_health health() const;
+
+  /// health(), after trying to recover when the store is unhealthy (that tries some I/O: a probe write, then a
+  /// resume or a reopen of RocksDB). Does not wait for an append in progress: it reports the state as it is.
+  /// For a health endpoint polled while no commands arrive.
+  store_health check_health();
 
 private:
   struct impl;

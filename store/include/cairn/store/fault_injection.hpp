@@ -9,8 +9,12 @@
 //
 // It wraps the default (POSIX) file system: files are real, only the failures are injected, at the moment RocksDB
 // calls Append / PositionedAppend (fail_writes, disk_full) or Sync / Fsync / RangeSync (fail_syncs) on a file
-// opened for writing. Nothing is written by a failed call. By default every writable file is affected; with
-// fault_scope::wal only the write-ahead log (the *.log files), so that flushes and compactions keep working.
+// opened for writing. Nothing is written by a failed call. By default every writable file is affected; a scope
+// narrows the faults to one kind of file (told apart by RocksDB's file names): fault_scope::wal only the
+// write-ahead log (the *.log files), so that flushes and compactions keep working; fault_scope::info_log only
+// RocksDB's info LOG; fault_scope::manifest only the MANIFEST; fault_scope::table only table files (*.sst,
+// written by flushes and compactions); fault_scope::other every other file (CURRENT and its temporary file,
+// OPTIONS, IDENTITY, ...).
 //
 // Thread-safety: the switches and counters may be used from any thread while RocksDB runs; the object must
 // outlive every database opened with its env().
@@ -29,7 +33,11 @@ namespace cairn::store {
 /// Which files the injected faults hit.
 enum class fault_scope : std::uint8_t {
   all_files, ///< every file RocksDB writes (WAL, SST, MANIFEST, ...)
-  wal,       ///< only the write-ahead log
+  wal,       ///< only the write-ahead log (*.log)
+  info_log,  ///< only the info log (LOG, LOG.old*)
+  manifest,  ///< only the MANIFEST (MANIFEST-*)
+  table,     ///< only table files (*.sst): flushes and compactions
+  other,     ///< every file that is none of the above (CURRENT, *.dbtmp, OPTIONS-*, IDENTITY, ...)
 };
 
 /// A fault-injecting RocksDB Env over the real file system.
