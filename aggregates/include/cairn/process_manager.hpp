@@ -15,6 +15,7 @@
 //     runtime after every commit and on activation until their result is recorded. A command is identified by its
 //     `step`, unique and increasing within the instance; targets remember (instance, step), so a command sent again
 //     after a crash takes effect once.
+//   * optionally `outbox_after(step)`: the commands due with a step after `step` (see incremental_outbox);
 //   * `static command result_command(std::uint64_t step, bool accepted, std::string_view message);` — the command
 //     that records a sent command's result in the instance (accepted, or refused with the target's message). The
 //     instance must accept it idempotently: a result for a step already recorded records nothing.
@@ -58,6 +59,14 @@ concept process_manager = aggregate<P> && requires(const P& p, std::uint64_t ste
   typename P::outgoing;
   { p.outbox() } -> std::same_as<std::vector<outgoing_command<typename P::outgoing>>>;
   { P::result_command(step, true, message) } -> std::same_as<typename P::command>;
+};
+
+/// A process manager that can also list only the commands due after a given step (what a commit added):
+/// `std::vector<outgoing_command<outgoing>> outbox_after(std::uint64_t step) const;`. The runtime then costs each
+/// commit the new commands only, not every command still outstanding (a saga of thousands of steps stays linear).
+template <class P>
+concept incremental_outbox = process_manager<P> && requires(const P& p, std::uint64_t step) {
+  { p.outbox_after(step) } -> std::same_as<std::vector<outgoing_command<typename P::outgoing>>>;
 };
 
 } // namespace cairn

@@ -27,7 +27,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
-#include <set>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -149,9 +149,20 @@ private:
     std::optional<command_result> recorded_rejection; ///< an idempotent command's rejection, being stored
   };
 
-  /// Process managers remember which outbox steps are on their way; other aggregates keep nothing for it.
+  /// Process managers keep the commands their state says are due, by step, and which are on their way; other
+  /// aggregates keep nothing for it.
   struct no_outbox {};
-  using outbox_steps = std::conditional_t<process_manager<A>, std::set<std::uint64_t>, no_outbox>;
+  struct outbox_entry {
+    outgoing_of<A> command;
+    bool sent = false;
+  };
+  struct outbox_mirror {
+    std::map<std::uint64_t, outbox_entry> due;
+    std::uint64_t last_step = 0;   ///< the highest step listed so far (steps only grow)
+    std::uint64_t unsent_from = 0; ///< the first step a commit in progress added (sent once it is stored)
+    bool resend_scheduled = false; ///< one resend covers every step refused for a transient reason meanwhile
+  };
+  using outbox_steps = std::conditional_t<process_manager<A>, outbox_mirror, no_outbox>;
 
   /// Requests that arrived while another was in hand, in arrival order; allocated only while some wait.
   struct backlog {
@@ -191,9 +202,11 @@ private:
     } else if (msg.match_elements<outbox_atom, std::uint64_t, command_result>()) {
       on_outbox_answer(msg.get_as<std::uint64_t>(1), msg.get_as<command_result>(2));
     } else if (msg.match_elements<resend_atom>()) {
-      if (phase_ == phase::ready)
-        send_outbox();
-      else
+      if (phase_ == phase::ready) {
+        if constexpr (process_manager<A>)
+          outbox_.resend_scheduled = false;
+        send_outbox_from(0);
+      } else
         delayed_send(this, std::chrono::milliseconds{10}, resend_atom::value);
     } else if (msg.match_elements<passivate_atom>()) {
       // Idle too long, or asked to make room: stop as soon as idle (now, or once the requests in hand are
@@ -221,8 +234,10 @@ private:
       load_error_ = std::make_unique<std::string>(std::move(outcome.error));
     }
     phase_ = phase::ready;
-    if (!load_error_)
-      send_outbox();
+    if (!load_error_) {
+      mirror_outbox();
+      send_outbox_from(0);
+    }
     drain();
     if (load_error_)
       try_passivate(); // the next request activates a fresh instance that reads the store again
@@ -237,7 +252,8 @@ private:
       if (pending_snapshot_)
         last_snapshot_version_ = result.version;
       answer(std::move(result));
-      send_outbox();
+      if constexpr (process_manager<A>)
+        send_outbox_from(outbox_.unsent_from);
     } else {
       answer(std::move(result));
       // The events were applied in anticipation; the store does not have them: read back what it has.
@@ -292,6 +308,9 @@ private:
     command_ = std::make_unique<command_in_hand>();
     command_->reply = std::move(request.on_result);
     command_->internal = request.internal;
+    if constexpr (process_manager<A>)
+      if (request.outbox_step != 0) // its answer is being recorded: from now on the state decides about it
+        outbox_.due.erase(request.outbox_step);
     if (std::chrono::steady_clock::now() > request.deadline)
       return answer(command_result::failure(command_errc::timeout, "command to " + describe() +
                                                                       " was not started before its deadline"));
@@ -366,25 +385,54 @@ private:
     type_.core.commits->submit(std::move(append), caf::actor_cast<caf::actor>(this));
   }
 
-  /// Process managers: sends every command the state says is due and that is not already on its way.
-  void send_outbox() {
+  /// Process managers: lists the whole outbox again (after a load), keeping what is already on its way.
+  void mirror_outbox() {
     if constexpr (process_manager<A>) {
-      auto due = root_.state().outbox();
-      // A step stays "sent" until its result is recorded (it leaves the outbox), so that no step goes out twice
-      // while its answer is on the way to being recorded.
-      std::erase_if(outbox_sent_, [&](std::uint64_t step) {
-        return std::none_of(due.begin(), due.end(), [step](const auto& o) { return o.step == step; });
-      });
-      for (auto& out : due) {
-        if (!outbox_sent_.insert(out.step).second)
-          continue;
-        auto self = caf::actor_cast<caf::actor>(this);
+      std::map<std::uint64_t, outbox_entry> due;
+      for (auto& out : root_.state().outbox()) {
         auto step = out.step;
-        type_.send_outgoing(out, causation{type_.stream_name(root_.id()), step},
-                            [self, step](command_result r) {
-                              caf::anon_send(self, outbox_atom::value, step, std::move(r));
+        auto known = outbox_.due.find(step);
+        bool sent = known != outbox_.due.end() && known->second.sent;
+        due.emplace(step, outbox_entry{std::move(out), sent});
+      }
+      outbox_.due = std::move(due);
+      outbox_.last_step = outbox_.due.empty() ? 0 : outbox_.due.rbegin()->first;
+    }
+  }
+
+  /// Process managers: adds what the events just applied put in the outbox (the new steps only, when the state
+  /// can list them: see incremental_outbox).
+  void mirror_new_outbox() {
+    if constexpr (incremental_outbox<A>) {
+      outbox_.unsent_from = outbox_.last_step + 1;
+      for (auto& out : root_.state().outbox_after(outbox_.last_step)) {
+        outbox_.last_step = std::max(outbox_.last_step, out.step);
+        auto step = out.step;
+        outbox_.due.emplace(step, outbox_entry{std::move(out), false});
+      }
+    } else if constexpr (process_manager<A>) {
+      mirror_outbox();
+      outbox_.unsent_from = 0;
+    }
+  }
+
+  /// Process managers: sends every due command from `step` on that is not already on its way. A step stays
+  /// "sent" until its answer is taken to be recorded, so that no step goes out twice meanwhile.
+  void send_outbox_from(std::uint64_t step) {
+    if constexpr (process_manager<A>) {
+      auto self = caf::actor_cast<caf::actor>(this);
+      for (auto it = outbox_.due.lower_bound(step); it != outbox_.due.end(); ++it) {
+        auto& [number, entry] = *it;
+        if (entry.sent)
+          continue;
+        entry.sent = true;
+        type_.send_outgoing(entry.command, causation{type_.stream_name(root_.id()), number},
+                            [self, number = number](command_result r) {
+                              caf::anon_send(self, outbox_atom::value, number, std::move(r));
                             });
       }
+    } else {
+      (void) step;
     }
   }
 
@@ -396,14 +444,17 @@ private:
                        result.code == command_errc::conflict;
       if (transient) {
         // Not an answer about the command itself: send it again later (the target dedups).
-        outbox_sent_.erase(step);
-        delayed_send(this, std::chrono::milliseconds{100}, resend_atom::value);
+        if (auto it = outbox_.due.find(step); it != outbox_.due.end())
+          it->second.sent = false;
+        if (!std::exchange(outbox_.resend_scheduled, true))
+          delayed_send(this, std::chrono::milliseconds{100}, resend_atom::value);
         return;
       }
       request_envelope<A> r;
       r.command = A::result_command(step, result.ok(), result.message);
       r.deadline = std::chrono::steady_clock::time_point::max();
       r.internal = true;
+      r.outbox_step = step;
       wait_in_line(std::move(r));
       drain();
     } else {
@@ -434,8 +485,9 @@ private:
     if (const auto& cause = command_->cause)
       append.causation = store::causation_record{cause->source, cause->sequence, true, {}, 0};
     if constexpr (process_manager<A>) {
+      mirror_new_outbox();
       auto marker = std::string{open_process_prefix} + append.stream;
-      if (root_.state().outbox().empty())
+      if (outbox_.due.empty())
         append.puts.push_back(store::projection_put{std::move(marker), std::nullopt});
       else
         append.puts.push_back(store::projection_put{std::move(marker), std::string{}});
@@ -498,7 +550,7 @@ private:
   phase phase_ = phase::loading;
   bool pending_snapshot_ = false;
   bool passivation_requested_ = false;
-  [[no_unique_address]] outbox_steps outbox_sent_; ///< process managers: steps sent and not yet answered
+  [[no_unique_address]] outbox_steps outbox_; ///< process managers: the commands due, and which are on their way
 };
 
 } // namespace cairn::detail

@@ -51,6 +51,8 @@ struct request_envelope {
   std::optional<causation> cause;
   /// A command the instance sent itself (a process manager recording a result): not admitted, not counted.
   bool internal = false;
+  /// Internal: the outbox step whose answer it records (0: none).
+  std::uint64_t outbox_step = 0;
 };
 
 /// What an activation read from the store: the state as committed, or why it could not be read.
