@@ -12,6 +12,9 @@
 #include <rocksdb/env.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
 #include <string>
 
 using namespace cairn::store;
@@ -70,7 +73,7 @@ TEST_CASE("durable appends survive a power cut; appends after it are gone", "[po
   CHECK(s->last_position() == 301);
 }
 
-TEST_CASE("a store created after the last folder sync is gone after a power cut", "[power_cut]") {
+TEST_CASE("a store closed normally loses nothing to a power cut", "[power_cut]") {
   temp_dir dir;
   const auto path = dir.sub("db");
   power_cut power;
@@ -78,23 +81,90 @@ TEST_CASE("a store created after the last folder sync is gone after a power cut"
     auto s = open_store(path, durability::durable, power.env());
     append_many(*s, 0, 5);
   }
-  // Nothing was lost: the open synced the folder, the appends the WAL, the close the rest.
-  power.cut();
-  {
-    auto s = open_store(path);
-    CHECK(s->last_position() == 15);
-  }
-  // A file written and synced but never made known to its folder is not there after a cut.
-  power_cut second;
-  {
-    std::unique_ptr<rocksdb::WritableFile> file;
-    REQUIRE(second.env()->NewWritableFile(dir.sub("orphan"), &file, rocksdb::EnvOptions{}).ok());
-    REQUIRE(file->Append("data").ok());
-    REQUIRE(file->Sync().ok());
-    REQUIRE(file->Close().ok());
-  }
-  REQUIRE(std::filesystem::exists(dir.sub("orphan")));
-  const auto report = second.cut();
+  // The open synced the folder, the appends the WAL, the close the rest.
+  const auto report = power.cut();
+  CHECK(report.files_removed == 0);
+  auto s = open_store(path);
+  CHECK(s->last_position() == 15);
+  check_consistent(*s);
+}
+
+namespace {
+
+void write_file(rocksdb::Env& env, const std::string& name, const std::string& data) {
+  std::unique_ptr<rocksdb::WritableFile> file;
+  REQUIRE(env.NewWritableFile(name, &file, rocksdb::EnvOptions{}).ok());
+  REQUIRE(file->Append(data).ok());
+  REQUIRE(file->Sync().ok());
+  REQUIRE(file->Close().ok());
+}
+
+std::string read_file(const std::string& name) {
+  std::ifstream in{name, std::ios::binary};
+  return std::string{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+}
+
+void sync_folder(rocksdb::Env& env, const std::string& folder) {
+  std::unique_ptr<rocksdb::Directory> d;
+  REQUIRE(env.NewDirectory(folder, &d).ok());
+  REQUIRE(d->Fsync().ok());
+}
+
+} // namespace
+
+TEST_CASE("a synced file its folder never recorded is gone after a power cut", "[power_cut]") {
+  temp_dir dir;
+  power_cut power;
+  write_file(*power.env(), dir.sub("early"), "data");
+  sync_folder(*power.env(), dir.path().string());
+  write_file(*power.env(), dir.sub("late"), "data"); // synced, but the folder does not know it yet
+  const auto report = power.cut();
   CHECK(report.files_removed == 1);
-  CHECK_FALSE(std::filesystem::exists(dir.sub("orphan")));
+  CHECK(read_file(dir.sub("early")) == "data");
+  CHECK_FALSE(std::filesystem::exists(dir.sub("late")));
+}
+
+TEST_CASE("a rename its folder never recorded is undone by a power cut", "[power_cut]") {
+  temp_dir dir;
+  {
+    std::ofstream{dir.sub("CURRENT"), std::ios::binary} << "old";
+  }
+  SECTION("without a folder sync the old contents come back") {
+    power_cut power;
+    write_file(*power.env(), dir.sub("CURRENT.tmp"), "new");
+    REQUIRE(power.env()->RenameFile(dir.sub("CURRENT.tmp"), dir.sub("CURRENT")).ok());
+    REQUIRE(read_file(dir.sub("CURRENT")) == "new");
+    const auto report = power.cut();
+    CHECK(report.files_restored == 1);
+    CHECK(read_file(dir.sub("CURRENT")) == "old");
+    CHECK_FALSE(std::filesystem::exists(dir.sub("CURRENT.tmp")));
+  }
+  SECTION("after a folder sync the rename stays") {
+    power_cut power;
+    write_file(*power.env(), dir.sub("CURRENT.tmp"), "new");
+    REQUIRE(power.env()->RenameFile(dir.sub("CURRENT.tmp"), dir.sub("CURRENT")).ok());
+    sync_folder(*power.env(), dir.path().string());
+    const auto report = power.cut();
+    CHECK(report.files_restored == 0);
+    CHECK(read_file(dir.sub("CURRENT")) == "new");
+  }
+}
+
+TEST_CASE("a file closed without a sync is cut back to its synced part", "[power_cut]") {
+  temp_dir dir;
+  power_cut power;
+  std::unique_ptr<rocksdb::WritableFile> file;
+  REQUIRE(power.env()->NewWritableFile(dir.sub("f"), &file, rocksdb::EnvOptions{}).ok());
+  REQUIRE(file->Append("synced;").ok());
+  REQUIRE(file->Sync().ok());
+  REQUIRE(file->Append("unsynced").ok());
+  REQUIRE(file->Flush().ok());
+  CHECK(read_file(dir.sub("f")) == "synced;"); // the rest is in the "page cache"
+  REQUIRE(file->Close().ok());
+  CHECK(read_file(dir.sub("f")) == "synced;unsynced"); // readable once closed
+  sync_folder(*power.env(), dir.path().string());
+  const auto report = power.cut();
+  CHECK(report.files_truncated == 1);
+  CHECK(report.unsynced_bytes_dropped == 8);
+  CHECK(read_file(dir.sub("f")) == "synced;");
 }
