@@ -53,7 +53,6 @@ rocksdb::IOStatus frozen_ok() {
 
 struct power_cut::state {
   std::atomic<bool> frozen{false};
-  std::atomic<std::uint64_t> syncs{0};
   std::atomic<std::uint64_t> dropped_bytes{0}; // buffered bytes thrown away after the freeze
 
   std::mutex mutex;
@@ -115,7 +114,6 @@ struct power_cut::state {
   void folder_synced(const std::string& folder) {
     std::lock_guard lock{mutex};
     new_names.erase(folder);
-    syncs.fetch_add(1);
   }
 };
 
@@ -255,7 +253,6 @@ private:
     auto s = full ? target()->Fsync(options, dbg) : target()->Sync(options, dbg);
     if (s.ok()) {
       state_->written(name_, on_disk_, true);
-      state_->syncs.fetch_add(1);
     }
     return s;
   }
@@ -449,10 +446,6 @@ void power_cut::freeze() noexcept {
 
 bool power_cut::frozen() const noexcept {
   return state_->is_frozen();
-}
-
-std::uint64_t power_cut::syncs() const noexcept {
-  return state_->syncs.load();
 }
 
 power_cut_report power_cut::cut() {

@@ -386,8 +386,10 @@ int main(int argc, char** argv) {
         modes = {commit_mode::durable};
       else if (m == "buffered")
         modes = {commit_mode::buffered};
-      else if (m != "both")
-        return std::fprintf(stderr, "power-cut-check: --mode is durable, buffered or both\n"), 2;
+      else if (m != "both") {
+        std::fprintf(stderr, "power-cut-check: --mode is durable, buffered or both\n");
+        return 2;
+      }
     } else {
       std::fprintf(stderr, "usage: power-cut-check [--rounds N] [--seed S] [--mode durable|buffered|both] "
                            "[--keep DIR]\n");
@@ -412,7 +414,6 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "power-cut-check: setup failed (%s)\n", name(mode));
       return 1;
     }
-    std::string error;
     store::options opts;
     opts.path = sub.db;
     auto opened = store::event_store::open(opts);

@@ -64,9 +64,6 @@ public:
   /// Freezes first if not frozen. Call once every database opened with env() is closed.
   power_cut_report cut();
 
-  /// Syncs that reached the disk so far (file and folder syncs before the freeze).
-  std::uint64_t syncs() const noexcept;
-
 private:
   struct state;
   class file_system;
