@@ -45,8 +45,10 @@ std::optional<std::string> contents_before(const std::string& name) {
   return std::string{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
 }
 
-rocksdb::IOStatus frozen_ok() {
-  return rocksdb::IOStatus::OK();
+// After the freeze every write fails: the process sees a dead disk (its reads still work), so that neither it
+// nor the store's recovery builds on files that will not exist, and nothing is acknowledged after the cut.
+rocksdb::IOStatus powered_off() {
+  return rocksdb::IOStatus::IOError("power_cut: the power is off");
 }
 
 } // namespace
@@ -117,34 +119,6 @@ struct power_cut::state {
   }
 };
 
-namespace {
-
-// After the freeze: a file that accepts everything and keeps nothing.
-class dropped_file : public rocksdb::FSWritableFile {
-public:
-  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions&, rocksdb::IODebugContext*) override {
-    size_ += data.size();
-    return frozen_ok();
-  }
-  rocksdb::IOStatus Close(const rocksdb::IOOptions&, rocksdb::IODebugContext*) override {
-    return frozen_ok();
-  }
-  rocksdb::IOStatus Flush(const rocksdb::IOOptions&, rocksdb::IODebugContext*) override {
-    return frozen_ok();
-  }
-  rocksdb::IOStatus Sync(const rocksdb::IOOptions&, rocksdb::IODebugContext*) override {
-    return frozen_ok();
-  }
-  std::uint64_t GetFileSize(const rocksdb::IOOptions&, rocksdb::IODebugContext*) override {
-    return size_;
-  }
-
-private:
-  std::uint64_t size_ = 0;
-};
-
-} // namespace
-
 // Unsynced bytes live in buffer_ (the "page cache" a power cut loses); a sync writes them to the real file and
 // syncs it. RangeSync is only a hint to the OS (no durability), so it syncs nothing here.
 class power_cut::writable_file : public rocksdb::FSWritableFileOwnerWrapper {
@@ -165,7 +139,7 @@ public:
       drop();
       dropped_after_freeze_ += data.size();
       state_->dropped_bytes.fetch_add(data.size());
-      return frozen_ok();
+      return powered_off();
     }
     buffer_.append(data.data(), data.size());
     return rocksdb::IOStatus::OK();
@@ -189,7 +163,7 @@ public:
                              rocksdb::IODebugContext* dbg) override {
     std::lock_guard lock{mutex_};
     if (state_->is_frozen())
-      return frozen_ok();
+      return powered_off();
     if (auto s = write_out(options, dbg); !s.ok())
       return s;
     auto s = target()->Truncate(size, options, dbg);
@@ -246,7 +220,7 @@ private:
     std::lock_guard lock{mutex_};
     if (state_->is_frozen()) {
       drop();
-      return frozen_ok();
+      return powered_off();
     }
     if (auto s = write_out(options, dbg); !s.ok())
       return s;
@@ -282,13 +256,13 @@ public:
 
   rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
     if (state_->is_frozen())
-      return frozen_ok();
+      return powered_off();
     return synced(FSDirectoryWrapper::Fsync(options, dbg));
   }
   rocksdb::IOStatus FsyncWithDirOptions(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg,
                                         const rocksdb::DirFsyncOptions& dir_options) override {
     if (state_->is_frozen())
-      return frozen_ok();
+      return powered_off();
     return synced(FSDirectoryWrapper::FsyncWithDirOptions(options, dbg, dir_options));
   }
 
@@ -315,10 +289,8 @@ public:
   rocksdb::IOStatus NewWritableFile(const std::string& fname, const rocksdb::FileOptions& options,
                                     std::unique_ptr<rocksdb::FSWritableFile>* result,
                                     rocksdb::IODebugContext* dbg) override {
-    if (state_->is_frozen()) {
-      *result = std::make_unique<dropped_file>();
-      return frozen_ok();
-    }
+    if (state_->is_frozen())
+      return powered_off();
     auto previous = contents_before(fname);
     auto s = FileSystemWrapper::NewWritableFile(fname, options, result, dbg);
     if (s.ok()) {
@@ -331,10 +303,8 @@ public:
   rocksdb::IOStatus ReopenWritableFile(const std::string& fname, const rocksdb::FileOptions& options,
                                        std::unique_ptr<rocksdb::FSWritableFile>* result,
                                        rocksdb::IODebugContext* dbg) override {
-    if (state_->is_frozen()) {
-      *result = std::make_unique<dropped_file>();
-      return frozen_ok();
-    }
+    if (state_->is_frozen())
+      return powered_off();
     std::uint64_t size = 0;
     if (auto s = target()->GetFileSize(fname, rocksdb::IOOptions{}, &size, dbg); !s.ok() && !s.IsNotFound())
       return s;
@@ -372,7 +342,7 @@ public:
   rocksdb::IOStatus RenameFile(const std::string& src, const std::string& dst, const rocksdb::IOOptions& options,
                                rocksdb::IODebugContext* dbg) override {
     if (state_->is_frozen())
-      return frozen_ok();
+      return powered_off();
     auto previous = contents_before(dst);
     auto s = FileSystemWrapper::RenameFile(src, dst, options, dbg);
     if (s.ok())
@@ -383,7 +353,7 @@ public:
   rocksdb::IOStatus DeleteFile(const std::string& fname, const rocksdb::IOOptions& options,
                                rocksdb::IODebugContext* dbg) override {
     if (state_->is_frozen())
-      return frozen_ok();
+      return powered_off();
     auto s = FileSystemWrapper::DeleteFile(fname, options, dbg);
     if (s.ok())
       state_->deleted(fname);
@@ -393,35 +363,35 @@ public:
   rocksdb::IOStatus LinkFile(const std::string& src, const std::string& dst, const rocksdb::IOOptions& options,
                              rocksdb::IODebugContext* dbg) override {
     if (state_->is_frozen())
-      return frozen_ok();
+      return powered_off();
     return FileSystemWrapper::LinkFile(src, dst, options, dbg);
   }
 
   rocksdb::IOStatus Truncate(const std::string& fname, std::size_t size, const rocksdb::IOOptions& options,
                              rocksdb::IODebugContext* dbg) override {
     if (state_->is_frozen())
-      return frozen_ok();
+      return powered_off();
     return FileSystemWrapper::Truncate(fname, size, options, dbg);
   }
 
   rocksdb::IOStatus CreateDir(const std::string& dirname, const rocksdb::IOOptions& options,
                               rocksdb::IODebugContext* dbg) override {
     if (state_->is_frozen())
-      return frozen_ok();
+      return powered_off();
     return FileSystemWrapper::CreateDir(dirname, options, dbg);
   }
 
   rocksdb::IOStatus CreateDirIfMissing(const std::string& dirname, const rocksdb::IOOptions& options,
                                        rocksdb::IODebugContext* dbg) override {
     if (state_->is_frozen())
-      return frozen_ok();
+      return powered_off();
     return FileSystemWrapper::CreateDirIfMissing(dirname, options, dbg);
   }
 
   rocksdb::IOStatus DeleteDir(const std::string& dirname, const rocksdb::IOOptions& options,
                               rocksdb::IODebugContext* dbg) override {
     if (state_->is_frozen())
-      return frozen_ok();
+      return powered_off();
     return FileSystemWrapper::DeleteDir(dirname, options, dbg);
   }
 

@@ -118,7 +118,7 @@ TEST_CASE("a port in use is refused before the data folder is created", "[servic
   CHECK_FALSE(std::filesystem::exists(dir.sub("data")));
 }
 
-TEST_CASE("--listen takes a host name and port 0, and SIGTERM stops it with exit 0", "[service][main]") {
+TEST_CASE("the listen address may be a host name with port 0, and SIGTERM stops the service with exit 0", "[service][main]") {
   temp_dir dir;
   service_process p{{"--listen", "localhost:0", "--data-dir", dir.sub("data")}};
   auto out = p.wait_for_output("listening on http://", std::chrono::seconds{20});

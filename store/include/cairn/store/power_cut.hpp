@@ -55,8 +55,8 @@ public:
   rocksdb::Env* env() const noexcept;
 
   /// Turns the power off: from now on nothing reaches the disk. Writes, syncs, file creations, renames, deletions
-  /// and folder syncs answer OK and are dropped, as if the machine had stopped at this moment and the process ran
-  /// on in a dream; reads still see the disk. Idempotent.
+  /// and folder syncs fail with an IO error and change nothing, as if the machine had stopped at this moment and
+  /// the process saw a dead disk; reads still see what was written. Idempotent.
   void freeze() noexcept;
   bool frozen() const noexcept;
 
