@@ -11,7 +11,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <future>
 #include <thread>
 
 using namespace cairn;
@@ -139,4 +141,79 @@ TEST_CASE("an idempotent command sent twice takes effect once and gets the first
   CHECK(refused_again.message == refused.message);
   CHECK(rt.get<accounts::account>("a").root->state().balance() == money{10});
   CHECK(rt.get<accounts::account>("a").root->version() == 2);
+}
+
+TEST_CASE("hundreds of sagas in flight over max_active all finish, with no restart", "[sagas][passivation]") {
+  // 300 transfers and 300 order fulfilments against a budget of 50 active instances: every process manager is
+  // over the budget right after it sends a command. The sagas' progress is watched through a subscriber, never by
+  // querying a process manager (a query would activate it and resend its outbox, hiding a stalled saga).
+  constexpr int sagas = 300;
+  constexpr int accounts_n = 10;
+  constexpr int products_n = 10;
+  test::temp_dir dir;
+  auto cfg = config_in(dir);
+  cfg.max_active = 50;
+  runtime rt{cfg};
+  shop::register_shop(rt);
+  std::atomic<int> credited{0};
+  std::atomic<int> confirmed{0};
+  REQUIRE(rt.add_subscriber("saga-watch", [&](const store::stored_event& e) {
+    if (e.event.type == transfers::credit_accepted::event_type)
+      ++credited;
+    else if (e.event.type == orders::order_confirmed::event_type)
+      ++confirmed;
+  }).ok());
+  REQUIRE(rt.start());
+  for (int a = 0; a < accounts_n; ++a) {
+    auto id = "acc-" + std::to_string(a);
+    REQUIRE(rt.execute<accounts::account>(id, accounts::open_account{id}).ok());
+    REQUIRE(rt.execute<accounts::account>(id, accounts::deposit{money{1'000'000}}).ok());
+  }
+  for (int p = 0; p < products_n; ++p) {
+    auto id = "prod-" + std::to_string(p);
+    REQUIRE(rt.execute<inventory::product>(id, inventory::register_product{id, 1'000'000}).ok());
+  }
+  for (int o = 0; o < sagas; ++o) {
+    auto id = "ord-" + std::to_string(o);
+    REQUIRE(rt.execute<orders::order>(id, orders::create_order{"c"}).ok());
+    REQUIRE(rt.execute<orders::order>(id, orders::add_line{"prod-" + std::to_string(o % products_n), "P", 1,
+                                                           money{100}}).ok());
+  }
+
+  // Every saga is started at once; the starts' own answers must all be accepted.
+  std::atomic<int> started_ok{0};
+  std::atomic<int> started_answers{0};
+  auto on_start = [&](command_result r) {
+    if (r.ok())
+      ++started_ok;
+    ++started_answers;
+  };
+  for (int i = 0; i < sagas; ++i) {
+    auto from = i % accounts_n;
+    auto to = (i + 1) % accounts_n;
+    auto tid = "t-" + std::to_string(i);
+    rt.send<transfers::transfer>(tid, transfers::start_transfer{tid, "acc-" + std::to_string(from),
+                                                                "acc-" + std::to_string(to), money{1 + i}},
+                                 on_start);
+    rt.send<orders::order>("ord-" + std::to_string(i), orders::submit_order{}, on_start);
+  }
+
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{30};
+  while (std::chrono::steady_clock::now() < deadline && (credited < sagas || confirmed < sagas))
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  INFO("after 30 s: " << started_answers.load() << " of " << 2 * sagas << " starts answered (" << started_ok.load()
+                      << " accepted), " << credited.load() << " of " << sagas << " transfers credited, "
+                      << confirmed.load() << " of " << sagas << " orders confirmed; " << rt.stats().active_instances
+                      << " instances active");
+  REQUIRE(started_ok == 2 * sagas);
+  REQUIRE(credited == sagas);
+  REQUIRE(confirmed == sagas);
+  // Money is conserved across the accounts; stock left every product exactly once per order.
+  std::int64_t total = 0;
+  for (int a = 0; a < accounts_n; ++a)
+    total += rt.get<accounts::account>("acc-" + std::to_string(a)).root->state().balance().minor_units;
+  CHECK(total == 1'000'000 * accounts_n);
+  for (int p = 0; p < products_n; ++p)
+    CHECK(rt.get<inventory::product>("prod-" + std::to_string(p)).root->state().on_hand() ==
+          1'000'000 - sagas / products_n);
 }

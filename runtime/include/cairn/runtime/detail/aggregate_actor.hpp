@@ -190,11 +190,8 @@ private:
       on_loaded(*outcome);
     } else if (msg.match_elements<outbox_atom, std::uint64_t, command_result>()) {
       on_outbox_answer(msg.get_as<std::uint64_t>(1), msg.get_as<command_result>(2));
-    } else if (msg.match_elements<resend_atom>()) {
-      if (phase_ == phase::ready)
-        send_outbox();
-      else
-        delayed_send(this, std::chrono::milliseconds{10}, resend_atom::value);
+    } else if (msg.match_elements<resend_atom, std::uint64_t>()) {
+      on_resend(msg.get_as<std::uint64_t>(1));
     } else if (msg.match_elements<passivate_atom>()) {
       // Idle too long, or asked to make room: stop as soon as idle (now, or once the requests in hand are
       // answered). The directory decides when; a CAF receive timeout per instance would cost a clock entry per
@@ -322,7 +319,11 @@ private:
     if (events.empty()) {
       command_result r;
       r.version = root_.version();
-      return answer(std::move(r));
+      answer(std::move(r));
+      // A process manager's result that records nothing (a repeat): forget steps no longer due, so that no step
+      // stays "in flight" and holds the instance active.
+      send_outbox();
+      return;
     }
     commit(events);
   }
@@ -395,9 +396,9 @@ private:
                        result.code == command_errc::storage_failure || result.code == command_errc::shutting_down ||
                        result.code == command_errc::conflict;
       if (transient) {
-        // Not an answer about the command itself: send it again later (the target dedups).
-        outbox_sent_.erase(step);
-        delayed_send(this, std::chrono::milliseconds{100}, resend_atom::value);
+        // Not an answer about the command itself: send it again later (the target dedups). The step stays in
+        // outbox_sent_ until then, so that the instance does not passivate with a resend pending.
+        delayed_send(this, std::chrono::milliseconds{100}, resend_atom::value, step);
         return;
       }
       request_envelope<A> r;
@@ -410,6 +411,31 @@ private:
       (void) step;
       (void) result;
     }
+  }
+
+  /// Process managers: a step refused for a transient reason is due again.
+  void on_resend(std::uint64_t step) {
+    if constexpr (process_manager<A>) {
+      if (phase_ != phase::ready) {
+        delayed_send(this, std::chrono::milliseconds{10}, resend_atom::value, step);
+        return;
+      }
+      outbox_sent_.erase(step);
+      send_outbox();
+      settle();
+    } else {
+      (void) step;
+    }
+  }
+
+  /// Process managers: some sent command is still unanswered (or waits to be sent again). Its answer comes to
+  /// this actor, not through the directory: an instance that stopped now would never hear it, and its saga would
+  /// wait for the next start.
+  bool outbox_in_flight() const noexcept {
+    if constexpr (process_manager<A>)
+      return !outbox_sent_.empty();
+    else
+      return false;
   }
 
   void commit(const std::vector<typename A::event>& events) {
@@ -471,7 +497,7 @@ private:
   }
 
   void try_passivate() {
-    if (phase_ != phase::ready || waiting() || entry_ == nullptr)
+    if (phase_ != phase::ready || waiting() || entry_ == nullptr || outbox_in_flight())
       return;
     if (type_.instances->try_remove(entry_, root_.id())) {
       entry_ = nullptr;
