@@ -7,6 +7,10 @@
 #include <cairn/domains/transfer.hpp>
 #include <shop.hpp>
 
+#include <cairn/store/codec.hpp>
+#include <cairn/store/event_codec.hpp>
+#include <cairn/store/event_store.hpp>
+
 #include <support/temp_dir.hpp>
 
 #include <catch2/catch.hpp>
@@ -37,6 +41,17 @@ bool eventually(Predicate p, std::chrono::seconds limit = std::chrono::seconds{2
     std::this_thread::sleep_for(std::chrono::milliseconds{5});
   }
   return false;
+}
+
+/// "order.submitted" as schema version 0 stored it: one product and its quantity, no name or price.
+struct submitted_v0 {
+  std::string product_id;
+  std::int64_t quantity = 0;
+};
+
+template <class Inspector>
+auto inspect(Inspector& f, submitted_v0& x) {
+  return f(x.product_id, x.quantity);
 }
 
 orders::order_status status_of(runtime& rt, const std::string& id) {
@@ -216,4 +231,66 @@ TEST_CASE("hundreds of sagas in flight over max_active all finish, with no resta
   for (int p = 0; p < products_n; ++p)
     CHECK(rt.get<inventory::product>("prod-" + std::to_string(p)).root->state().on_hand() ==
           1'000'000 - sagas / products_n);
+}
+
+TEST_CASE("a process manager's input stored with an older schema is upcast, not retried forever", "[sagas][upcast]") {
+  test::temp_dir dir;
+  auto cfg = config_in(dir);
+  // The order's stream as an older release wrote it: its submission in schema version 0.
+  {
+    store::options opts;
+    opts.path = cfg.data_dir;
+    auto opened = store::event_store::open(opts);
+    REQUIRE(opened);
+    auto& s = **opened;
+    store::append_request product;
+    product.stream = "product-pen";
+    product.events.push_back(store::make_event_record(inventory::product_registered{"PEN", 10}, 1));
+    REQUIRE(s.append(product));
+    store::append_request order;
+    order.stream = "order-o-old";
+    order.events.push_back(store::make_event_record(orders::order_created{"ann"}, 1));
+    order.events.push_back(store::make_event_record(orders::line_added{"pen", "Pen", 3, money{150}}, 1));
+    store::event_record old;
+    old.type = std::string{orders::order_submitted::event_type};
+    old.schema_version = 0;
+    old.timestamp_us = 1;
+    old.payload = store::encode(submitted_v0{"pen", 3});
+    order.events.push_back(std::move(old));
+    REQUIRE(s.append(order));
+  }
+  runtime rt{cfg};
+  shop::register_shop(rt);
+  std::atomic<int> upcasts{0};
+  rt.codec<orders::order>().add_upcaster(
+    std::string{orders::order_submitted::event_type}, 0,
+    [&upcasts](const store::event_record& r) -> store::result<std::vector<store::event_record>> {
+      submitted_v0 v0;
+      if (auto st = store::decode(r.payload, v0); !st)
+        return st.error();
+      ++upcasts;
+      orders::order_submitted now{{orders::order_line{v0.product_id, "", v0.quantity, money{0}}}};
+      return std::vector<store::event_record>{store::make_event_record(now, r.timestamp_us)};
+    });
+  REQUIRE(rt.start());
+  // The fulfilment saga learns the order's lines from the upcast submission alone: it reserves and commits the
+  // stock and confirms the order.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{20};
+  std::int64_t on_hand = 10;
+  while (std::chrono::steady_clock::now() < deadline) {
+    on_hand = rt.get<inventory::product>("pen").root->state().on_hand();
+    if (on_hand == 7)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds{5});
+  }
+  std::string route_state;
+  for (const auto& sub : rt.subscriptions())
+    if (sub.name == "route:order_fulfillment")
+      route_state = "route:order_fulfillment at position " + std::to_string(sub.position) + ", lag " +
+                    std::to_string(sub.lag);
+  INFO("after 20 s: pen on hand " << on_hand << " (want 7), " << route_state << ", " << upcasts.load()
+                                  << " upcasts");
+  REQUIRE(on_hand == 7);
+  REQUIRE(eventually([&] { return status_of(rt, "o-old") == orders::order_status::confirmed; }));
+  CHECK(upcasts > 0);
 }

@@ -328,10 +328,14 @@ private:
     }
   }
 
+  /// The codec of an input type: the registered one, with its upcasters, so that an input stored with an older
+  /// schema decodes as the input's own instances read it. An input type that is not registered has no upcasters.
   template <aggregate A>
-  static const store::event_codec<typename A::event>& input_codec() {
-    static const store::event_codec<typename A::event> codec;
-    return codec;
+  const store::event_codec<typename A::event>& input_codec() {
+    if (auto* t = type_of<A>())
+      return t->type.codec;
+    static const store::event_codec<typename A::event> unregistered;
+    return unregistered;
   }
 
   /// Activates every instance of P that has commands due (after a crash, nothing else would).
