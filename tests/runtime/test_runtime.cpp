@@ -10,7 +10,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <future>
+#include <thread>
 
 using namespace cairn;
 using namespace cairn::domains;
@@ -202,4 +205,42 @@ TEST_CASE("user actors send commands the CAF-native way through the gateway", "[
     .receive([&](command_result& r) { got = std::move(r); },
              [&](caf::error& e) { FAIL("request failed: " << rt.system().render(e)); });
   CHECK(got.code == command_errc::rejected);
+}
+
+TEST_CASE("stop() waits a bounded time for an answer and says what was still outstanding", "[runtime][stop]") {
+  test::temp_dir dir;
+  std::atomic<int> answers{0};
+  auto cfg = config_in(dir);
+  cfg.stop_timeout = std::chrono::milliseconds{300};
+  runtime rt{cfg};
+  rt.register_aggregate<example_aggregate>();
+  REQUIRE(rt.start());
+  REQUIRE(rt.execute<example_aggregate>("agg-1", examples::create_aggregate{}).ok());
+  // A query callback holds the instance's actor for 3 s, so the command behind it stays unanswered for that long,
+  // as a lost answer would.
+  auto release_at = std::chrono::steady_clock::now() + std::chrono::seconds{3};
+  auto entered = std::make_shared<std::promise<void>>();
+  rt.query<example_aggregate>("agg-1", [entered, release_at](const aggregate_root<example_aggregate>*,
+                                                             const command_result&) {
+    entered->set_value();
+    std::this_thread::sleep_until(release_at);
+  });
+  REQUIRE(entered->get_future().wait_for(std::chrono::seconds{5}) == std::future_status::ready);
+  rt.send<example_aggregate>("agg-1", examples::create_example{}, [&answers](command_result) { ++answers; });
+  auto outcome = rt.stop();
+  INFO("outstanding: " << outcome.outstanding);
+  CHECK_FALSE(outcome.complete);
+  CHECK_THAT(outcome.outstanding, Catch::Contains("1 requests in flight unanswered"));
+  CHECK_THAT(outcome.outstanding, Catch::Contains("1 active example_aggregate"));
+}
+
+TEST_CASE("stop() with every answer given reports a complete stop", "[runtime][stop]") {
+  test::temp_dir dir;
+  runtime rt{config_in(dir)};
+  rt.register_aggregate<example_aggregate>();
+  REQUIRE(rt.start());
+  REQUIRE(rt.execute<example_aggregate>("agg-1", examples::create_aggregate{}).ok());
+  auto outcome = rt.stop();
+  CHECK(outcome.complete);
+  CHECK(outcome.outstanding.empty());
 }

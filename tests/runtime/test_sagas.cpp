@@ -140,9 +140,12 @@ TEST_CASE("an idempotent command sent twice takes effect once and gets the first
   REQUIRE(rt.start());
   REQUIRE(rt.execute<accounts::account>("a", accounts::open_account{"ann"}).ok());
   auto send = [&](auto cmd, std::uint64_t seq) {
-    std::promise<command_result> p;
-    rt.send<accounts::account>("a", cmd, causation{"test", seq}, [&](command_result r) { p.set_value(r); });
-    return p.get_future().get();
+    auto p = std::make_shared<std::promise<command_result>>();
+    auto answer = p->get_future();
+    rt.send<accounts::account>("a", cmd, causation{"test", seq}, [p](command_result r) { p->set_value(r); });
+    if (answer.wait_for(std::chrono::seconds{20}) != std::future_status::ready)
+      FAIL("no answer within 20 s to the command of causation test #" << seq);
+    return answer.get();
   };
   auto first = send(accounts::deposit{money{10}}, 1);
   auto again = send(accounts::deposit{money{10}}, 1);
