@@ -225,6 +225,7 @@ runtime_stats runtime::stats() const {
   for (auto& [index, type] : types_)
     s.active_instances += type->active();
   s.in_flight = core_->in_flight.load();
+  s.reloads = core_->reloads.load();
   if (core_->commits) {
     auto c = core_->commits->stats();
     s.batches = c.batches;

@@ -297,3 +297,52 @@ TEST_CASE("a process manager's input stored with an older schema is upcast, not 
   REQUIRE(eventually([&] { return status_of(rt, "o-old") == orders::order_status::confirmed; }));
   CHECK(upcasts > 0);
 }
+
+TEST_CASE("a repeated idempotent command gets its first answer from one check in the store, no write, no reload",
+          "[sagas][idempotency]") {
+  test::temp_dir dir;
+  runtime rt{config_in(dir)};
+  rt.register_aggregate<accounts::account>();
+  REQUIRE(rt.start());
+  REQUIRE(rt.execute<accounts::account>("a", accounts::open_account{"ann"}).ok());
+  auto send = [&](auto cmd, std::uint64_t seq) {
+    auto p = std::make_shared<std::promise<command_result>>();
+    auto answer = p->get_future();
+    rt.send<accounts::account>("a", cmd, causation{"test", seq}, [p](command_result r) { p->set_value(r); });
+    if (answer.wait_for(std::chrono::seconds{20}) != std::future_status::ready)
+      FAIL("no answer within 20 s to the command of causation test #" << seq);
+    return answer.get();
+  };
+  auto writes = [&] { return rt.store().stats().writes; };
+
+  auto first = send(accounts::deposit{money{10}}, 1);
+  REQUIRE(first.ok());
+  auto writes_before = writes();
+  auto again = send(accounts::deposit{money{10}}, 1);
+  CHECK(again.ok());
+  CHECK(again.version == first.version);
+  CHECK(writes() == writes_before);
+
+  auto refused = send(accounts::withdraw{money{1000}}, 2);
+  REQUIRE(refused.code == command_errc::rejected);
+  REQUIRE(rt.execute<accounts::account>("a", accounts::deposit{money{5}}).ok()); // the stream moves on
+  writes_before = writes();
+  // Same causation, another command that would now be accepted: the first answer, version included.
+  auto refused_again = send(accounts::withdraw{money{1}}, 2);
+  CHECK(refused_again.code == command_errc::rejected);
+  CHECK(refused_again.message == refused.message);
+  CHECK(refused_again.version == refused.version);
+  CHECK(writes() == writes_before);
+
+  auto superseded = send(accounts::deposit{money{1}}, 1);
+  CHECK(superseded.code == command_errc::rejected);
+  CHECK_THAT(superseded.message, Catch::Contains("superseded"));
+  CHECK(writes() == writes_before);
+
+  CHECK(rt.stats().reloads == 0);
+  // The instance's state is what the store has: the repeats changed nothing, in memory or stored.
+  auto a = rt.get<accounts::account>("a");
+  REQUIRE(a.ok());
+  CHECK(a.root->state().balance() == money{15});
+  CHECK(a.root->version() == *rt.store().stream_version("account-a"));
+}

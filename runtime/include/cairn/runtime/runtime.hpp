@@ -73,6 +73,7 @@ struct runtime_stats {
   std::uint64_t largest_batch = 0;
   std::uint64_t store_syncs = 0;      ///< fsyncs of the WAL
   std::uint64_t store_events = 0;     ///< events committed
+  std::uint64_t reloads = 0;          ///< instances that read their stream again after a failed append
 };
 
 /// How a stop() went: complete when every request in flight was answered before config.stop_timeout.

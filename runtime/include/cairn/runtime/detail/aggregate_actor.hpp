@@ -147,6 +147,9 @@ private:
     bool internal = false; ///< a process manager's own record of a result: nobody waits for its answer
     std::optional<causation> cause;
     std::optional<command_result> recorded_rejection; ///< an idempotent command's rejection, being stored
+    /// An idempotent command's state before its events were applied in anticipation: if the store finds the
+    /// command a repeat, nothing was written and the state goes back to this, without reading the stream again.
+    std::unique_ptr<aggregate_root<A>> before;
   };
 
   /// Process managers remember which outbox steps are on their way; other aggregates keep nothing for it.
@@ -185,6 +188,8 @@ private:
   void on_signal(caf::type_erased_tuple& msg) {
     if (msg.match_elements<committed_atom, command_result>()) {
       on_committed(std::move(msg.get_mutable_as<command_result>(1)));
+    } else if (msg.match_elements<duplicate_atom, command_result>()) {
+      on_duplicate(std::move(msg.get_mutable_as<command_result>(1)));
     } else if (msg.match_elements<loaded_atom, load_outcome_ptr<A>>()) {
       auto outcome = msg.get_mutable_as<load_outcome_ptr<A>>(1);
       on_loaded(*outcome);
@@ -199,6 +204,12 @@ private:
       passivation_requested_ = true;
       try_passivate();
     }
+  }
+
+  /// After a failed append: the state may be ahead of the store, so it is read back (counted in the stats).
+  void reload() {
+    type_.core.reloads.fetch_add(1, std::memory_order_relaxed);
+    start_loading();
   }
 
   void start_loading() {
@@ -238,9 +249,19 @@ private:
     } else {
       answer(std::move(result));
       // The events were applied in anticipation; the store does not have them: read back what it has.
-      start_loading();
+      reload();
       return;
     }
+    drain();
+  }
+
+  /// An idempotent command the store had seen: nothing was written; answers the first answer again.
+  void on_duplicate(command_result first) {
+    phase_ = phase::ready;
+    pending_snapshot_ = false;
+    if (command_->before)
+      root_ = std::move(*command_->before);
+    answer(std::move(first));
     drain();
   }
 
@@ -298,9 +319,9 @@ private:
                               request.command);
     if (!root_.exists() && (!creates || root_.version() > 0))
       return answer(command_result::failure(command_errc::not_found, describe() + " does not exist"));
+    // An idempotent command is decided like any other: the store's append recognises a repeat (one check, no
+    // read here on a scheduler thread) and the committer answers it with the first answer.
     command_->cause = std::move(request.cause);
-    if (command_->cause && answered_before())
-      return;
     std::vector<typename A::event> events;
     try {
       auto verdict = root_.decide(request.command);
@@ -316,7 +337,7 @@ private:
       return answer(command_result::failure(command_errc::rejected,
                                             "command handler of " + describe() + " threw: " + e.what()));
     }
-    if (events.empty()) {
+    if (events.empty() && !command_->cause) {
       command_result r;
       r.version = root_.version();
       answer(std::move(r));
@@ -326,33 +347,6 @@ private:
       return;
     }
     commit(events);
-  }
-
-  /// An idempotent command seen before: answers what it got the first time. Returns false when it is new.
-  bool answered_before() {
-    const auto& cause = *command_->cause;
-    auto prior = type_.core.store->causation(type_.stream_name(root_.id()), cause.source);
-    if (!prior) {
-      answer(command_result::failure(command_errc::storage_failure, prior.error().to_string()));
-      return true;
-    }
-    if (!*prior || (*prior)->sequence < cause.sequence)
-      return false;
-    const auto& p = **prior;
-    if (p.sequence > cause.sequence) {
-      answer(command_result::failure(command_errc::rejected, "superseded: " + describe() + " has handled " +
-                                                                cause.source + " #" + std::to_string(p.sequence) +
-                                                                " after #" + std::to_string(cause.sequence)));
-    } else if (p.accepted) {
-      command_result r;
-      r.version = p.version;
-      answer(std::move(r));
-    } else {
-      auto r = command_result::failure(command_errc::rejected, p.message);
-      r.version = root_.version();
-      answer(std::move(r));
-    }
-    return true;
   }
 
   /// Stores the rejection of an idempotent command (no event) before answering it.
@@ -448,17 +442,20 @@ private:
                  .count();
     for (const auto& e : events)
       append.events.push_back(type_.codec.encode(e, now));
+    if (const auto& cause = command_->cause) {
+      append.causation = store::causation_record{cause->source, cause->sequence, true, {}, 0};
+      if (!events.empty())
+        command_->before = std::make_unique<aggregate_root<A>>(root_);
+    }
     try {
       // Applied now, in anticipation of the commit: nothing else reads this state until the committer answers,
       // and a failed append reloads it from the store.
       root_.apply(events);
     } catch (const std::exception& e) {
       answer(command_result::failure(command_errc::rejected, "apply of " + describe() + " threw: " + e.what()));
-      start_loading();
+      reload();
       return;
     }
-    if (const auto& cause = command_->cause)
-      append.causation = store::causation_record{cause->source, cause->sequence, true, {}, 0};
     if constexpr (process_manager<A>) {
       auto marker = std::string{open_process_prefix} + append.stream;
       if (root_.state().outbox().empty())
