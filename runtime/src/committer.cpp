@@ -11,6 +11,22 @@ namespace cairn::detail {
 
 namespace {
 
+/// The command's error for a store's refusal. A request the store refuses as such (too large, malformed) is the
+/// client's error and fails the same way every time: invalid_argument, never storage_failure (which says "try
+/// again": policies and process managers would resend it forever). The message keeps the store's code.
+command_errc command_code(store::errc code) noexcept {
+  switch (code) {
+    case store::errc::conflict:
+    case store::errc::duplicate:
+      return command_errc::conflict;
+    case store::errc::too_large:
+    case store::errc::invalid_argument:
+      return command_errc::invalid_argument;
+    default:
+      return command_errc::storage_failure;
+  }
+}
+
 command_result to_command_result(const store::result<store::append_receipt>& r) {
   if (r) {
     command_result ok;
@@ -19,10 +35,7 @@ command_result to_command_result(const store::result<store::append_receipt>& r) 
     ok.last_position = r->last_position;
     return ok;
   }
-  auto code = r.error().code() == store::errc::conflict || r.error().code() == store::errc::duplicate
-                ? command_errc::conflict
-                : command_errc::storage_failure;
-  return command_result::failure(code, r.error().to_string());
+  return command_result::failure(command_code(r.error().code()), r.error().to_string());
 }
 
 /// The first answer to an idempotent command, from the causation record the store found for it.

@@ -428,8 +428,8 @@ struct event_store::impl {
       return error{errc::invalid_argument, "append to stream " + r.stream +
                                                " has no event, snapshot, tracking, causation or projection put"};
     if (r.events.size() > max_events_per_append)
-      return error{errc::invalid_argument, "append to stream " + r.stream + " has " +
-                                               std::to_string(r.events.size()) + " events; at most " +
+      return error{errc::too_large, "append to stream " + r.stream + " has " +
+                                        std::to_string(r.events.size()) + " events; at most " +
                                                std::to_string(max_events_per_append) + " are allowed"};
     if (r.expected_version > UINT64_MAX - r.events.size())
       return error{errc::invalid_argument, "append to stream " + r.stream + " overflows the version"};
@@ -439,9 +439,9 @@ struct event_store::impl {
         return error{errc::invalid_argument, "event " + std::to_string(i) + " of the append to stream " + r.stream +
                                                  " has an empty or too long type name"};
       if (e.payload.size() > max_event_payload_bytes)
-        return error{errc::invalid_argument, "event " + std::to_string(i) + " of the append to stream " + r.stream +
-                                                 " has a payload over " + std::to_string(max_event_payload_bytes) +
-                                                 " bytes"};
+        return error{errc::too_large, "event " + std::to_string(i) + " of the append to stream " + r.stream +
+                                          " has a payload over " + std::to_string(max_event_payload_bytes) +
+                                          " bytes"};
     }
     if (r.snapshot) {
       const auto new_version = r.expected_version + r.events.size();
@@ -451,8 +451,8 @@ struct event_store::impl {
                                                  " is not within the stream's versions 1.." +
                                                  std::to_string(new_version)};
       if (r.snapshot->payload.size() > max_snapshot_payload_bytes)
-        return error{errc::invalid_argument, "snapshot of stream " + r.stream + " is over " +
-                                                 std::to_string(max_snapshot_payload_bytes) + " bytes"};
+        return error{errc::too_large, "snapshot of stream " + r.stream + " is over " +
+                                          std::to_string(max_snapshot_payload_bytes) + " bytes"};
     }
     if (r.tracking)
       if (auto st = check_name("subscriber", r.tracking->subscriber); !st)

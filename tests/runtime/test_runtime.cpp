@@ -29,6 +29,52 @@ runtime_config config_in(const test::temp_dir& dir) {
   return cfg;
 }
 
+/// An aggregate whose one event carries whatever bytes its command brings: the store's size limit is reached in one
+/// command.
+struct put_blob {
+  static constexpr bool creates_aggregate = true;
+  std::string data;
+  friend bool operator==(const put_blob&, const put_blob&) = default;
+};
+
+template <class Inspector>
+auto inspect(Inspector& f, put_blob& x) {
+  return f(x.data);
+}
+
+struct blob_put {
+  static constexpr std::string_view event_type = "blob.put";
+  static constexpr std::uint32_t schema_version = 1;
+  std::string data;
+  friend bool operator==(const blob_put&, const blob_put&) = default;
+};
+
+template <class Inspector>
+auto inspect(Inspector& f, blob_put& x) {
+  return f(x.data);
+}
+
+class blob {
+public:
+  using command = std::variant<put_blob>;
+  using event = std::variant<blob_put>;
+  static constexpr std::string_view type_name = "blob";
+
+  decision<event> handle(const put_blob& c) const {
+    return event{blob_put{c.data}};
+  }
+  void apply(const blob_put& e) {
+    bytes_ += e.data.size();
+  }
+  std::size_t bytes() const noexcept {
+    return bytes_;
+  }
+  friend bool operator==(const blob&, const blob&) = default;
+
+private:
+  std::size_t bytes_ = 0;
+};
+
 } // namespace
 
 TEST_CASE("the eventsourcing DDD scenario runs end to end through the runtime", "[runtime]") {
@@ -243,4 +289,26 @@ TEST_CASE("stop() with every answer given reports a complete stop", "[runtime][s
   auto outcome = rt.stop();
   CHECK(outcome.complete);
   CHECK(outcome.outstanding.empty());
+}
+
+TEST_CASE("an append over the store's size limit is the client's error, not a storage failure", "[runtime][limits]") {
+  test::temp_dir dir;
+  runtime rt{config_in(dir)};
+  rt.register_aggregate<blob>();
+  REQUIRE(rt.start());
+  REQUIRE(rt.execute<blob>("b", put_blob{"small"}).ok());
+  // Every try of the same command gets the same answer: invalid_argument with the store's too_large, nothing written.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto r = rt.execute<blob>("b", put_blob{std::string(store::max_event_payload_bytes + 1, 'x')});
+    INFO("attempt " << attempt << ": " << to_string(r));
+    CHECK(r.code == command_errc::invalid_argument);
+    CHECK_THAT(r.message, Catch::StartsWith("too_large: "));
+    CHECK_THAT(r.message, Catch::Contains("payload over 16777216 bytes"));
+  }
+  CHECK(*rt.store().stream_version("blob-b") == 1);
+  // The instance's state is the stored one, and it goes on taking commands.
+  auto next = rt.execute<blob>("b", put_blob{"more"});
+  REQUIRE(next.ok());
+  CHECK(next.version == 2);
+  CHECK(rt.get<blob>("b").root->state().bytes() == 9);
 }
