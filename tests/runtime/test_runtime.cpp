@@ -6,6 +6,7 @@
 #include <support/temp_dir.hpp>
 
 #include <caf/event_based_actor.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
 #include <caf/scoped_actor.hpp>
 
 #include <catch2/catch.hpp>
@@ -311,4 +312,46 @@ TEST_CASE("an append over the store's size limit is the client's error, not a st
   REQUIRE(next.ok());
   CHECK(next.version == 2);
   CHECK(rt.get<blob>("b").root->state().bytes() == 9);
+}
+
+TEST_CASE("a query arriving while a command is being committed never sees the pending state (deterministic)",
+          "[runtime][deterministic]") {
+  // CAF's test coordinator runs the actors on this thread, one message at a time; the committer writes only when
+  // the test says so. So the query below provably arrives while the command's append waits in the committer.
+  test::temp_dir dir;
+  auto cfg = config_in(dir);
+  cfg.deterministic = true;
+  runtime rt{cfg};
+  rt.register_aggregate<order>();
+  REQUIRE(rt.start());
+  auto& actors = dynamic_cast<caf::scheduler::test_coordinator&>(rt.system().scheduler());
+  std::vector<std::string> seen; // what each answer saw, in answer order
+  auto ask_state = [&](const std::string& who) {
+    rt.query<order>("o-1", [&seen, who](const aggregate_root<order>* root, const command_result&) {
+      seen.push_back(who + " v" + std::to_string(root == nullptr ? 0 : root->version()) + " lines " +
+                     std::to_string(root == nullptr ? 0 : root->state().lines().size()));
+    });
+  };
+  rt.send<order>("o-1", orders::create_order{"c-1"}, [](command_result) {});
+  rt.run_until_idle();
+  REQUIRE(*rt.store().stream_version("order-o-1") == 1);
+
+  // A query ahead of the command sees the state before it.
+  ask_state("ahead");
+  rt.send<order>("o-1", orders::add_line{"p-1", "Pen", 2, money{150}}, [&seen](command_result r) {
+    seen.push_back("command " + to_string(r));
+  });
+  actors.run(); // the actor answers the query, decides the command and hands its append to the committer
+  REQUIRE(seen == std::vector<std::string>{"ahead v1 lines 0"});
+
+  // The append is pending: a query that arrives now must not be answered from the pending state.
+  ask_state("during");
+  actors.run();
+  CHECK(seen == std::vector<std::string>{"ahead v1 lines 0"});
+  CHECK(*rt.store().stream_version("order-o-1") == 1);
+
+  // Once the committer writes, the command is answered first, then the query with the committed state.
+  rt.run_until_idle();
+  CHECK(*rt.store().stream_version("order-o-1") == 2);
+  CHECK(seen == std::vector<std::string>{"ahead v1 lines 0", "command accepted at version 2", "during v2 lines 1"});
 }
