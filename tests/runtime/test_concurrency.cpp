@@ -1,6 +1,7 @@
 // The runtime under concurrent load on real threads: one command at a time per instance, nothing lost or
 // answered twice, state equal after a restart, passivation churn, and admission control.
 #include "load_driver.hpp"
+#include "resident_memory.hpp"
 
 #include <cairn/domains/account.hpp>
 #include <cairn/domains/example_aggregate.hpp>
@@ -12,10 +13,8 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
-#include <fstream>
 #include <random>
 #include <sstream>
-#include <unistd.h>
 
 using namespace cairn;
 using namespace cairn::domains;
@@ -27,13 +26,6 @@ runtime_config config_in(const test::temp_dir& dir) {
   cfg.data_dir = dir.sub("db");
   cfg.scheduler_threads = 2;
   return cfg;
-}
-
-std::size_t resident_bytes() {
-  std::ifstream statm{"/proc/self/statm"};
-  std::size_t pages = 0, resident = 0;
-  statm >> pages >> resident;
-  return resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
 }
 
 std::string product_id(std::size_t i) {
@@ -208,10 +200,10 @@ TEST_CASE("commands beyond the in-flight maximum are overloaded at once, change 
       });
   };
   flood(20'000);
-  auto before = resident_bytes();
+  auto before = test::resident_bytes();
   // Ten times more, as fast as one thread can send: the bound on commands in flight must keep memory flat.
   flood(200'000);
-  auto after = resident_bytes();
+  auto after = test::resident_bytes();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{120};
   while (answered.load() < 220'000 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds{1});
