@@ -155,6 +155,12 @@ TEST_CASE("a deliberately slow subscriber does not hold back commits and its bac
                            rt.send<accounts::account>("a-" + std::to_string(i), accounts::open_account{"o"}, done);
                          }};
   open.run();
+  // First the subscriber catches up and goes live, so that what follows shows it leaving the live feed.
+  REQUIRE(wait_caught_up(rt));
+  auto live_deadline = std::chrono::steady_clock::now() + std::chrono::seconds{20};
+  while (!rt.subscriptions()[0].live && std::chrono::steady_clock::now() < live_deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds{2});
+  REQUIRE(rt.subscriptions()[0].live);
   auto resident_before = test::resident_bytes();
   std::size_t resident_peak = resident_before;
   test::load_driver deposits{50'000, 1000, [&](std::size_t i, auto done) {
