@@ -506,7 +506,8 @@ void service::get_order_events(std::string_view order_id, std::string_view query
   auto stream = std::string{orders::order::type_name} + "-" + std::string{order_id};
   boost::asio::post(reader_->pool, [this, id = std::string{order_id}, stream = std::move(stream), from, limit,
                                     done = std::move(done)] {
-    static const store::event_codec<orders::order::event> codec;
+    // The registered codec: events stored with an older schema are upcast as the order's own replay does.
+    const auto& codec = rt_.codec<orders::order>();
     auto head = rt_.store().stream_version(stream);
     if (!head)
       return done(read_failure(head.error()));

@@ -11,6 +11,22 @@ namespace cairn::detail {
 
 namespace {
 
+/// The command's error for a store's refusal. A request the store refuses as such (too large, malformed) is the
+/// client's error and fails the same way every time: invalid_argument, never storage_failure (which says "try
+/// again": policies and process managers would resend it forever). The message keeps the store's code.
+command_errc command_code(store::errc code) noexcept {
+  switch (code) {
+    case store::errc::conflict:
+    case store::errc::duplicate:
+      return command_errc::conflict;
+    case store::errc::too_large:
+    case store::errc::invalid_argument:
+      return command_errc::invalid_argument;
+    default:
+      return command_errc::storage_failure;
+  }
+}
+
 command_result to_command_result(const store::result<store::append_receipt>& r) {
   if (r) {
     command_result ok;
@@ -19,12 +35,21 @@ command_result to_command_result(const store::result<store::append_receipt>& r) 
     ok.last_position = r->last_position;
     return ok;
   }
-  // A duplicate means the instance's view of its stream was stale, like a conflict: it reloads, and the sender's
-  // retry is then recognised before anything is decided.
-  auto code = r.error().code() == store::errc::conflict || r.error().code() == store::errc::duplicate
-                ? command_errc::conflict
-                : command_errc::storage_failure;
-  return command_result::failure(code, r.error().to_string());
+  return command_result::failure(command_code(r.error().code()), r.error().to_string());
+}
+
+/// The first answer to an idempotent command, from the causation record the store found for it.
+command_result first_answer(const store::append_request& request, const store::causation_record& prior) {
+  const auto& cause = *request.causation;
+  command_result r;
+  if (prior.sequence > cause.sequence)
+    r = command_result::failure(command_errc::rejected, "superseded: " + request.stream + " has handled " +
+                                                          cause.source + " #" + std::to_string(prior.sequence) +
+                                                          " after #" + std::to_string(cause.sequence));
+  else if (!prior.accepted)
+    r = command_result::failure(command_errc::rejected, prior.message);
+  r.version = prior.version;
+  return r;
 }
 
 } // namespace
@@ -110,9 +135,17 @@ std::size_t committer::write_batch(std::vector<store::append_request>& requests,
                                    std::vector<caf::actor>& reply_to) {
   for (std::size_t begin = 0; begin < requests.size(); begin += max_batch_) {
     auto count = std::min(max_batch_, requests.size() - begin);
-    auto results = store_.group_append(std::span{requests}.subspan(begin, count));
-    for (std::size_t i = 0; i < count; ++i)
-      caf::anon_send(reply_to[begin + i], committed_atom::value, to_command_result(results[i]));
+    // The store checks idempotency once, in the append: a repeat comes back with its first answer, which the
+    // instance gives again without reloading (nothing was written, its stream did not move).
+    auto results = store_.group_append(std::span{requests}.subspan(begin, count), priors_);
+    for (std::size_t i = 0; i < count; ++i) {
+      const auto& request = requests[begin + i];
+      if (!results[i] && results[i].error().code() == store::errc::duplicate && i < priors_.size() && priors_[i] &&
+          request.causation)
+        caf::anon_send(reply_to[begin + i], duplicate_atom::value, first_answer(request, *priors_[i]));
+      else
+        caf::anon_send(reply_to[begin + i], committed_atom::value, to_command_result(results[i]));
+    }
     if (feed_.has_routes())
       publish(std::span{requests}.subspan(begin, count), results);
     std::lock_guard guard{mutex_};

@@ -6,6 +6,7 @@
 #include <caf/scheduler/test_coordinator.hpp>
 
 #include <algorithm>
+#include <iostream>
 #include <thread>
 
 namespace cairn {
@@ -68,15 +69,25 @@ store::status runtime::start() {
   return store::status{store::ok};
 }
 
-void runtime::stop() {
+stop_outcome runtime::stop() {
+  stop_outcome outcome;
   if (!system_)
-    return;
+    return outcome;
   core_->admitting = false;
-  if (core_->config.deterministic)
+  if (core_->config.deterministic) {
     run_until_idle();
-  else
-    while (core_->in_flight.load() != 0)
+  } else {
+    // A lost answer must not hold the stop forever: past the deadline, say what is outstanding and go on.
+    auto deadline = std::chrono::steady_clock::now() + core_->config.stop_timeout;
+    while (core_->in_flight.load() != 0 && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::microseconds{200});
+  }
+  if (core_->in_flight.load() != 0) {
+    outcome.complete = false;
+    outcome.outstanding = outstanding();
+    std::cerr << "cairn: stop() after " << core_->config.stop_timeout.count()
+              << " ms without every answer: " << outcome.outstanding << "\n";
+  }
   if (housekeeper_.joinable()) {
     {
       std::lock_guard guard{housekeeping_mutex_};
@@ -106,6 +117,18 @@ void runtime::stop() {
   core_->feed.reset();
   (void) core_->store->flush();
   core_->store.reset();
+  return outcome;
+}
+
+std::string runtime::outstanding() const {
+  std::string out = std::to_string(core_->in_flight.load()) + " requests in flight unanswered";
+  for (const auto& [index, type] : types_)
+    if (auto n = type->active(); n != 0)
+      out += "; " + std::to_string(n) + " active " + std::string{type->name()};
+  auto c = core_->commits->stats();
+  out += "; committer: " + std::to_string(c.appends) + " appends answered in " + std::to_string(c.batches) +
+         " writes";
+  return out;
 }
 
 std::optional<command_result> runtime::admit_id(std::string_view id) {
@@ -208,6 +231,7 @@ runtime_stats runtime::stats() const {
   for (auto& [index, type] : types_)
     s.active_instances += type->active();
   s.in_flight = core_->in_flight.load();
+  s.reloads = core_->reloads.load();
   if (core_->commits) {
     auto c = core_->commits->stats();
     s.batches = c.batches;

@@ -273,9 +273,9 @@ struct event_store::impl {
   std::mutex write_mutex;
   rocksdb::WriteBatch batch;
   std::unordered_map<std::string_view, std::uint64_t> group_heads;
-  // The causation sequences accepted so far in this group, by causation key: a later request of the same group
-  // with the same (stream, source) must go beyond them.
-  std::unordered_map<std::string, std::uint64_t> group_causations;
+  // The causations accepted so far in this group (sequence, and the answer: the version after it), by causation
+  // key: a later request of the same group with the same (stream, source) must go beyond them.
+  std::unordered_map<std::string, causation_record> group_causations;
   // The committed heads of recently written streams: this instance is the only writer (RocksDB's LOCK), so they
   // stay exact and spare the append a RocksDB lookup. Cleared when full and whenever recovery ran.
   std::unordered_map<std::string, std::uint64_t> head_cache;
@@ -487,8 +487,8 @@ struct event_store::impl {
       return error{errc::invalid_argument, "append to stream " + r.stream +
                                                " has no event, snapshot, tracking, causation or projection put"};
     if (r.events.size() > max_events_per_append)
-      return error{errc::invalid_argument, "append to stream " + r.stream + " has " +
-                                               std::to_string(r.events.size()) + " events; at most " +
+      return error{errc::too_large, "append to stream " + r.stream + " has " +
+                                        std::to_string(r.events.size()) + " events; at most " +
                                                std::to_string(max_events_per_append) + " are allowed"};
     if (r.expected_version > UINT64_MAX - r.events.size())
       return error{errc::invalid_argument, "append to stream " + r.stream + " overflows the version"};
@@ -498,9 +498,9 @@ struct event_store::impl {
         return error{errc::invalid_argument, "event " + std::to_string(i) + " of the append to stream " + r.stream +
                                                  " has an empty or too long type name"};
       if (e.payload.size() > max_event_payload_bytes)
-        return error{errc::invalid_argument, "event " + std::to_string(i) + " of the append to stream " + r.stream +
-                                                 " has a payload over " + std::to_string(max_event_payload_bytes) +
-                                                 " bytes"};
+        return error{errc::too_large, "event " + std::to_string(i) + " of the append to stream " + r.stream +
+                                          " has a payload over " + std::to_string(max_event_payload_bytes) +
+                                          " bytes"};
     }
     if (r.snapshot) {
       const auto new_version = r.expected_version + r.events.size();
@@ -510,8 +510,8 @@ struct event_store::impl {
                                                  " is not within the stream's versions 1.." +
                                                  std::to_string(new_version)};
       if (r.snapshot->payload.size() > max_snapshot_payload_bytes)
-        return error{errc::invalid_argument, "snapshot of stream " + r.stream + " is over " +
-                                                 std::to_string(max_snapshot_payload_bytes) + " bytes"};
+        return error{errc::too_large, "snapshot of stream " + r.stream + " is over " +
+                                          std::to_string(max_snapshot_payload_bytes) + " bytes"};
     }
     if (r.tracking)
       if (auto st = check_name("subscriber", r.tracking->subscriber); !st)
@@ -682,14 +682,19 @@ struct event_store::impl {
   }
 
   // errc::duplicate when (stream, source) already has a causation at or beyond the request's sequence, counting
-  // the requests accepted earlier in this group; ok otherwise.
-  status check_causation(const append_request& r, const std::string& key) const {
+  // the requests accepted earlier in this group; ok otherwise. A duplicate's `prior` is the record that made it
+  // one (the first answer), and `in_group` says whether that is an earlier request of this group.
+  status check_causation(const append_request& r, const std::string& key, std::optional<causation_record>& prior,
+                         bool& in_group) const {
     const auto& c = *r.causation;
     std::uint64_t last = 0;
     bool seen = false;
+    in_group = false;
     if (const auto it = group_causations.find(key); it != group_causations.end()) {
-      last = it->second;
+      last = it->second.sequence;
       seen = true;
+      in_group = true;
+      prior = it->second;
     } else {
       auto stored = read_causation(key, r.stream, c.source);
       if (!stored)
@@ -697,8 +702,11 @@ struct event_store::impl {
       if (*stored) {
         last = (*stored)->sequence;
         seen = true;
+        prior = std::move(**stored);
       }
     }
+    if (!seen || last < c.sequence)
+      prior.reset();
     if (seen && last >= c.sequence)
       return error{errc::duplicate, "stream " + r.stream + " has already seen sequence " +
                                         std::to_string(c.sequence) + " of source " + c.source +
@@ -707,8 +715,13 @@ struct event_store::impl {
     return ok;
   }
 
-  void group_append(std::span<const append_request> requests, std::vector<result<append_receipt>>& out) {
+  void group_append(std::span<const append_request> requests, std::vector<result<append_receipt>>& out,
+                    std::vector<std::optional<causation_record>>* priors) {
     std::lock_guard lock{write_mutex};
+    if (priors != nullptr)
+      priors->assign(requests.size(), std::nullopt);
+    // Duplicates of an earlier request of this group: their first answer holds only if this write succeeds.
+    std::vector<std::size_t> in_group_duplicates;
     batch.Clear();
     group_heads.clear();
     group_causations.clear();
@@ -745,7 +758,13 @@ struct event_store::impl {
       std::string causation_key;
       if (r.causation) {
         causation_key = layout::causation_key(r.stream, r.causation->source);
-        if (auto st = check_causation(r, causation_key); !st) {
+        std::optional<causation_record> prior;
+        bool in_group = false;
+        if (auto st = check_causation(r, causation_key, prior, in_group); !st) {
+          if (in_group)
+            in_group_duplicates.push_back(out.size());
+          if (priors != nullptr)
+            (*priors)[out.size()] = std::move(prior);
           out.emplace_back(st.error());
           continue;
         }
@@ -778,8 +797,11 @@ struct event_store::impl {
       const std::uint64_t n = r.events.size();
       out.emplace_back(append_receipt{head + n, n > 0 ? next : 0, n > 0 ? next + n - 1 : 0});
       group_heads[r.stream] = head + n;
-      if (r.causation)
-        group_causations.insert_or_assign(std::move(causation_key), r.causation->sequence);
+      if (r.causation) {
+        auto answer = *r.causation;
+        answer.version = head + n;
+        group_causations.insert_or_assign(std::move(causation_key), std::move(answer));
+      }
       next += n;
       ++accepted;
       accepted_events += n;
@@ -798,6 +820,11 @@ struct event_store::impl {
       for (auto& r : out)
         if (r)
           r = failure;
+      for (auto i : in_group_duplicates) {
+        out[i] = failure;
+        if (priors != nullptr)
+          (*priors)[i].reset();
+      }
       return;
     }
     last_position.store(next - 1, std::memory_order_release);
@@ -1155,6 +1182,17 @@ result<append_receipt> event_store::append(const append_request& request) {
 }
 
 std::vector<result<append_receipt>> event_store::group_append(std::span<const append_request> requests) {
+  return group_append_impl(requests, nullptr);
+}
+
+std::vector<result<append_receipt>> event_store::group_append(std::span<const append_request> requests,
+                                                              std::vector<std::optional<causation_record>>& priors) {
+  return group_append_impl(requests, &priors);
+}
+
+std::vector<result<append_receipt>>
+event_store::group_append_impl(std::span<const append_request> requests,
+                               std::vector<std::optional<causation_record>>* priors) {
   std::vector<result<append_receipt>> out;
   try {
     out.reserve(requests.size());
@@ -1163,11 +1201,13 @@ std::vector<result<append_receipt>> event_store::group_append(std::span<const ap
         out.emplace_back(error{errc::invalid_argument, "the store is open read-only"});
       return out;
     }
-    impl_->group_append(requests, out);
+    impl_->group_append(requests, out, priors);
   } catch (const std::exception& e) {
     // Only allocation can throw, and only before the write (the results after it are assigned in place): no
     // request of this call was committed.
     const error failure{errc::storage_failure, std::string{"the appends could not be prepared: "} + e.what()};
+    if (priors != nullptr)
+      priors->assign(requests.size(), std::nullopt);
     for (auto& r : out)
       if (r)
         r = failure;

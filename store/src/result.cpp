@@ -26,6 +26,8 @@ std::string_view to_string(errc code) noexcept {
       return "io_error";
     case errc::duplicate:
       return "duplicate";
+    case errc::too_large:
+      return "too_large";
   }
   return "unknown_error";
 }

@@ -6,11 +6,15 @@
 #include <support/temp_dir.hpp>
 
 #include <caf/event_based_actor.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
 #include <caf/scoped_actor.hpp>
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <future>
+#include <thread>
 
 using namespace cairn;
 using namespace cairn::domains;
@@ -25,6 +29,52 @@ runtime_config config_in(const test::temp_dir& dir) {
   cfg.scheduler_threads = 2;
   return cfg;
 }
+
+/// An aggregate whose one event carries whatever bytes its command brings: the store's size limit is reached in one
+/// command.
+struct put_blob {
+  static constexpr bool creates_aggregate = true;
+  std::string data;
+  friend bool operator==(const put_blob&, const put_blob&) = default;
+};
+
+template <class Inspector>
+auto inspect(Inspector& f, put_blob& x) {
+  return f(x.data);
+}
+
+struct blob_put {
+  static constexpr std::string_view event_type = "blob.put";
+  static constexpr std::uint32_t schema_version = 1;
+  std::string data;
+  friend bool operator==(const blob_put&, const blob_put&) = default;
+};
+
+template <class Inspector>
+auto inspect(Inspector& f, blob_put& x) {
+  return f(x.data);
+}
+
+class blob {
+public:
+  using command = std::variant<put_blob>;
+  using event = std::variant<blob_put>;
+  static constexpr std::string_view type_name = "blob";
+
+  decision<event> handle(const put_blob& c) const {
+    return event{blob_put{c.data}};
+  }
+  void apply(const blob_put& e) {
+    bytes_ += e.data.size();
+  }
+  std::size_t bytes() const noexcept {
+    return bytes_;
+  }
+  friend bool operator==(const blob&, const blob&) = default;
+
+private:
+  std::size_t bytes_ = 0;
+};
 
 } // namespace
 
@@ -202,4 +252,106 @@ TEST_CASE("user actors send commands the CAF-native way through the gateway", "[
     .receive([&](command_result& r) { got = std::move(r); },
              [&](caf::error& e) { FAIL("request failed: " << rt.system().render(e)); });
   CHECK(got.code == command_errc::rejected);
+}
+
+TEST_CASE("stop() waits a bounded time for an answer and says what was still outstanding", "[runtime][stop]") {
+  test::temp_dir dir;
+  std::atomic<int> answers{0};
+  auto cfg = config_in(dir);
+  cfg.stop_timeout = std::chrono::milliseconds{300};
+  runtime rt{cfg};
+  rt.register_aggregate<example_aggregate>();
+  REQUIRE(rt.start());
+  REQUIRE(rt.execute<example_aggregate>("agg-1", examples::create_aggregate{}).ok());
+  // A query callback holds the instance's actor for 3 s, so the command behind it stays unanswered for that long,
+  // as a lost answer would.
+  auto release_at = std::chrono::steady_clock::now() + std::chrono::seconds{3};
+  auto entered = std::make_shared<std::promise<void>>();
+  rt.query<example_aggregate>("agg-1", [entered, release_at](const aggregate_root<example_aggregate>*,
+                                                             const command_result&) {
+    entered->set_value();
+    std::this_thread::sleep_until(release_at);
+  });
+  REQUIRE(entered->get_future().wait_for(std::chrono::seconds{5}) == std::future_status::ready);
+  rt.send<example_aggregate>("agg-1", examples::create_example{}, [&answers](command_result) { ++answers; });
+  auto outcome = rt.stop();
+  INFO("outstanding: " << outcome.outstanding);
+  CHECK_FALSE(outcome.complete);
+  CHECK_THAT(outcome.outstanding, Catch::Contains("1 requests in flight unanswered"));
+  CHECK_THAT(outcome.outstanding, Catch::Contains("1 active example_aggregate"));
+}
+
+TEST_CASE("stop() with every answer given reports a complete stop", "[runtime][stop]") {
+  test::temp_dir dir;
+  runtime rt{config_in(dir)};
+  rt.register_aggregate<example_aggregate>();
+  REQUIRE(rt.start());
+  REQUIRE(rt.execute<example_aggregate>("agg-1", examples::create_aggregate{}).ok());
+  auto outcome = rt.stop();
+  CHECK(outcome.complete);
+  CHECK(outcome.outstanding.empty());
+}
+
+TEST_CASE("an append over the store's size limit is the client's error, not a storage failure", "[runtime][limits]") {
+  test::temp_dir dir;
+  runtime rt{config_in(dir)};
+  rt.register_aggregate<blob>();
+  REQUIRE(rt.start());
+  REQUIRE(rt.execute<blob>("b", put_blob{"small"}).ok());
+  // Every try of the same command gets the same answer: invalid_argument with the store's too_large, nothing written.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto r = rt.execute<blob>("b", put_blob{std::string(store::max_event_payload_bytes + 1, 'x')});
+    INFO("attempt " << attempt << ": " << to_string(r));
+    CHECK(r.code == command_errc::invalid_argument);
+    CHECK_THAT(r.message, Catch::StartsWith("too_large: "));
+    CHECK_THAT(r.message, Catch::Contains("payload over 16777216 bytes"));
+  }
+  CHECK(*rt.store().stream_version("blob-b") == 1);
+  // The instance's state is the stored one, and it goes on taking commands.
+  auto next = rt.execute<blob>("b", put_blob{"more"});
+  REQUIRE(next.ok());
+  CHECK(next.version == 2);
+  CHECK(rt.get<blob>("b").root->state().bytes() == 9);
+}
+
+TEST_CASE("a query arriving while a command is being committed never sees the pending state (deterministic)",
+          "[runtime][deterministic]") {
+  // CAF's test coordinator runs the actors on this thread, one message at a time; the committer writes only when
+  // the test says so. So the query below provably arrives while the command's append waits in the committer.
+  test::temp_dir dir;
+  auto cfg = config_in(dir);
+  cfg.deterministic = true;
+  runtime rt{cfg};
+  rt.register_aggregate<order>();
+  REQUIRE(rt.start());
+  auto& actors = dynamic_cast<caf::scheduler::test_coordinator&>(rt.system().scheduler());
+  std::vector<std::string> seen; // what each answer saw, in answer order
+  auto ask_state = [&](const std::string& who) {
+    rt.query<order>("o-1", [&seen, who](const aggregate_root<order>* root, const command_result&) {
+      seen.push_back(who + " v" + std::to_string(root == nullptr ? 0 : root->version()) + " lines " +
+                     std::to_string(root == nullptr ? 0 : root->state().lines().size()));
+    });
+  };
+  rt.send<order>("o-1", orders::create_order{"c-1"}, [](command_result) {});
+  rt.run_until_idle();
+  REQUIRE(*rt.store().stream_version("order-o-1") == 1);
+
+  // A query ahead of the command sees the state before it.
+  ask_state("ahead");
+  rt.send<order>("o-1", orders::add_line{"p-1", "Pen", 2, money{150}}, [&seen](command_result r) {
+    seen.push_back("command " + to_string(r));
+  });
+  actors.run(); // the actor answers the query, decides the command and hands its append to the committer
+  REQUIRE(seen == std::vector<std::string>{"ahead v1 lines 0"});
+
+  // The append is pending: a query that arrives now must not be answered from the pending state.
+  ask_state("during");
+  actors.run();
+  CHECK(seen == std::vector<std::string>{"ahead v1 lines 0"});
+  CHECK(*rt.store().stream_version("order-o-1") == 1);
+
+  // Once the committer writes, the command is answered first, then the query with the committed state.
+  rt.run_until_idle();
+  CHECK(*rt.store().stream_version("order-o-1") == 2);
+  CHECK(seen == std::vector<std::string>{"ahead v1 lines 0", "command accepted at version 2", "during v2 lines 1"});
 }

@@ -292,3 +292,50 @@ TEST_CASE("store/causation: malformed causations are invalid_argument", "[store]
   CHECK(s->causation("a", "").error().code() == errc::invalid_argument);
   CHECK(s->causation("a", std::string("p\0", 2)).error().code() == errc::invalid_argument);
 }
+
+TEST_CASE("store/causation: a duplicate comes with the record of its first answer", "[store][causation]") {
+  temp_dir dir;
+  auto s = open_store(dir.path().string(), durability::buffered);
+  REQUIRE(s->append(caused("a", 0, 2, "p", 5)));                  // a at 2: accepted, first answer version 2
+  REQUIRE(s->append(rejected("a", 2, "q", 7, "not enough stock"))); // refused, at version 2
+
+  std::vector<append_request> group;
+  group.push_back(caused("a", 2, 1, "p", 5));  // 0: repeat of the stored accepted one
+  group.push_back(caused("a", 2, 1, "q", 7));  // 1: repeat of the stored rejection
+  group.push_back(caused("a", 2, 1, "p", 6));  // 2: new: accepted, a at 3
+  group.push_back(caused("a", 3, 1, "p", 6));  // 3: repeat of request 2 of this group
+  group.push_back(caused("a", 3, 1, "p", 4));  // 4: older than request 2: superseded
+  group.push_back(caused("b", 0, 1, "p", 1));  // 5: new elsewhere
+  std::vector<std::optional<causation_record>> priors;
+  const auto results = s->group_append(group, priors);
+  REQUIRE(results.size() == group.size());
+  REQUIRE(priors.size() == group.size());
+
+  check_duplicate(results[0], "a", "p", 5);
+  REQUIRE(priors[0]);
+  CHECK(priors[0]->accepted);
+  CHECK(priors[0]->sequence == 5);
+  CHECK(priors[0]->version == 2);
+
+  check_duplicate(results[1], "a", "q", 7);
+  REQUIRE(priors[1]);
+  CHECK_FALSE(priors[1]->accepted);
+  CHECK(priors[1]->message == "not enough stock");
+  CHECK(priors[1]->version == 2);
+
+  REQUIRE(results[2]);
+  CHECK_FALSE(priors[2]);
+
+  check_duplicate(results[3], "a", "p", 6);
+  REQUIRE(priors[3]);
+  CHECK(priors[3]->sequence == 6);
+  CHECK(priors[3]->version == 3);
+
+  check_duplicate(results[4], "a", "p", 4);
+  REQUIRE(priors[4]);
+  CHECK(priors[4]->sequence == 6);
+
+  REQUIRE(results[5]);
+  CHECK_FALSE(priors[5]);
+  CHECK(*s->stream_version("a") == 3);
+}

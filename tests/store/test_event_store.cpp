@@ -488,11 +488,9 @@ TEST_CASE("store/event_store: malformed requests are invalid_argument", "[store]
   CHECK_THAT(invalid(req("", 0, 1)), Catch::Contains("empty"));
   CHECK_THAT(invalid(req(std::string(max_stream_name_bytes + 1, 's'), 0, 1)), Catch::Contains("longer"));
   CHECK_THAT(invalid(req(std::string("nul\0byte", 8), 0, 1)), Catch::Contains("NUL"));
-  CHECK_THAT(invalid(req("s", 0, max_events_per_append + 1)), Catch::Contains("events"));
   invalid(append_request{"s", 0, {}, {}, {}});
   invalid(append_request{"s", 0, {ev("", "p")}, {}, {}});
   invalid(append_request{"s", 0, {ev(std::string(max_event_type_bytes + 1, 't'), "p")}, {}, {}});
-  invalid(append_request{"s", 0, {ev("t", std::string(max_event_payload_bytes + 1, 'p'))}, {}, {}});
   invalid(append_request{"s", 0, {ev("t", "p")}, {}, tracking_record{"", 1}});
   invalid(append_request{"s", UINT64_MAX, {ev("t", "p")}, {}, {}});
 
@@ -503,6 +501,23 @@ TEST_CASE("store/event_store: malformed requests are invalid_argument", "[store]
   CHECK(s->read_stream("", 1, 10).error().code() == errc::invalid_argument);
   CHECK(s->read_stream("s", 1, 0).error().code() == errc::invalid_argument);
   CHECK(s->read_log(1, 0).error().code() == errc::invalid_argument);
+}
+
+TEST_CASE("store/event_store: an append over the size limits is too_large and writes nothing", "[store][event_store]") {
+  temp_dir dir;
+  auto s = open_store(dir.path().string(), durability::buffered);
+  const auto too_large = [&](const append_request& r) {
+    auto result = s->append(r);
+    REQUIRE_FALSE(result);
+    CHECK(result.error().code() == errc::too_large);
+    CHECK(to_string(result.error().code()) == "too_large");
+    return result.error().message();
+  };
+  CHECK_THAT(too_large(req("s", 0, max_events_per_append + 1)), Catch::Contains("events"));
+  CHECK_THAT(too_large(append_request{"s", 0, {ev("t", std::string(max_event_payload_bytes + 1, 'p'))}, {}, {}}),
+             Catch::Contains("payload over"));
+  CHECK(s->last_position() == 0);
+  CHECK(*s->stream_version("s") == 0);
   CHECK(s->stream_version(std::string("a\0b", 3)).error().code() == errc::invalid_argument);
   CHECK(s->tracking_position("").error().code() == errc::invalid_argument);
   CHECK(s->latest_snapshot("").error().code() == errc::invalid_argument);

@@ -20,7 +20,8 @@ enum class command_errc : std::uint8_t {
   storage_failure,  ///< the store failed to write or read; nothing was written
   timeout,          ///< not started in time; nothing was written
   shutting_down,    ///< the runtime is stopping or not started
-  invalid_argument, ///< a malformed request (empty id, id too long, unregistered aggregate type)
+  invalid_argument, ///< a malformed request (empty id, id too long, unregistered aggregate type), or events over
+                    ///< the store's size limits (the message starts "too_large"): the same request fails again
 };
 
 /// The stable name of a code, e.g. "rejected".

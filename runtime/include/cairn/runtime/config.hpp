@@ -41,6 +41,9 @@ struct runtime_config {
   std::size_t max_recoveries = 2;
   /// A command not started within this time after it was sent is answered `timeout` and changes nothing.
   std::chrono::milliseconds command_timeout{std::chrono::seconds{30}};
+  /// stop() waits at most this long for the requests in flight to be answered, then stops anyway and reports
+  /// what was still outstanding; execute() and get() wait at most command_timeout plus this for their answer.
+  std::chrono::milliseconds stop_timeout{std::chrono::seconds{10}};
   /// At most this many appends go into one RocksDB write.
   std::size_t max_batch_appends = 4096;
   /// nullptr: the default RocksDB Env (tests pass a fault-injecting one).

@@ -73,6 +73,13 @@ struct runtime_stats {
   std::uint64_t largest_batch = 0;
   std::uint64_t store_syncs = 0;      ///< fsyncs of the WAL
   std::uint64_t store_events = 0;     ///< events committed
+  std::uint64_t reloads = 0;          ///< instances that read their stream again after a failed append
+};
+
+/// How a stop() went: complete when every request in flight was answered before config.stop_timeout.
+struct stop_outcome {
+  bool complete = true;
+  std::string outstanding; ///< when not complete: what was still unanswered, for the operator
 };
 
 /// Ids of aggregate instances: 1 to 200 bytes, no NUL.
@@ -123,8 +130,10 @@ public:
   store::status start();
 
   /// Graceful stop: stops admitting (new requests get shutting_down), answers every request in flight, writes
-  /// what is queued, stops the actors, syncs and closes the store. Idempotent.
-  void stop();
+  /// what is queued, stops the actors, syncs and closes the store. Idempotent. A request still unanswered after
+  /// config.stop_timeout (a lost answer) does not hold the stop: it goes on, writes what was outstanding to
+  /// stderr and returns it.
+  stop_outcome stop();
 
   bool running() const noexcept {
     return core_->admitting.load();
@@ -160,10 +169,14 @@ public:
     return future;
   }
 
-  /// Blocks until the command is answered. Not for the hot path.
+  /// Blocks until the command is answered, at most command_timeout + stop_timeout (then `timeout`, with an
+  /// unknown outcome). Not for the hot path.
   template <aggregate A, class Command>
   command_result execute(std::string_view id, Command command) {
-    return ask<A>(id, std::move(command)).get();
+    auto answer = ask<A>(id, std::move(command));
+    if (answer.wait_for(answer_wait()) == std::future_status::ready)
+      return answer.get();
+    return command_result::failure(command_errc::timeout, no_answer_message<A>(id));
   }
 
   /// Reads the committed state of an instance (never a pending one); `f` runs on the instance's actor with a
@@ -181,14 +194,18 @@ public:
   /// Blocking copy of the committed state.
   template <aggregate A>
   query_result<A> get(std::string_view id) {
-    std::promise<query_result<A>> promise;
-    query<A>(id, [&promise](const aggregate_root<A>* root, const command_result& status) {
+    // Shared with the callback: an answer that comes after this gave up must still find its promise.
+    auto promise = std::make_shared<std::promise<query_result<A>>>();
+    auto answer = promise->get_future();
+    query<A>(id, [promise](const aggregate_root<A>* root, const command_result& status) {
       query_result<A> r{status, std::nullopt};
       if (root != nullptr)
         r.root = *root;
-      promise.set_value(std::move(r));
+      promise->set_value(std::move(r));
     });
-    return promise.get_future().get();
+    if (answer.wait_for(answer_wait()) == std::future_status::ready)
+      return answer.get();
+    return query_result<A>{command_result::failure(command_errc::timeout, no_answer_message<A>(id)), std::nullopt};
   }
 
   /// The CAF-native entry of a registered type: answers (std::string id, Command) with a command_result.
@@ -232,6 +249,7 @@ private:
     virtual void shutdown() = 0;
     virtual std::size_t active() const = 0;
     virtual detail::directory* instances() = 0;
+    virtual std::string_view name() const = 0;
   };
 
   template <aggregate A>
@@ -262,6 +280,10 @@ private:
       return type.instances.get();
     }
 
+    std::string_view name() const override {
+      return A::type_name;
+    }
+
     detail::aggregate_type<A> type;
     caf::actor gateway;
   };
@@ -282,6 +304,20 @@ private:
   }
 
   std::optional<command_result> admit_id(std::string_view id);
+
+  /// How long the blocking helpers wait for an answer.
+  std::chrono::milliseconds answer_wait() const noexcept {
+    return core_->config.command_timeout + core_->config.stop_timeout;
+  }
+
+  template <aggregate A>
+  std::string no_answer_message(std::string_view id) const {
+    return "no answer from " + std::string{A::type_name} + " " + std::string{id} + " within " +
+           std::to_string(answer_wait().count()) + " ms: its outcome is unknown";
+  }
+
+  /// What stop() still waits for: requests in flight, instances, queued appends.
+  std::string outstanding() const;
 
   /// The housekeeping thread: advances the directories' clocks and passivates idle instances.
   void housekeep();
@@ -334,10 +370,14 @@ private:
     }
   }
 
+  /// The codec of an input type: the registered one, with its upcasters, so that an input stored with an older
+  /// schema decodes as the input's own instances read it. An input type that is not registered has no upcasters.
   template <aggregate A>
-  static const store::event_codec<typename A::event>& input_codec() {
-    static const store::event_codec<typename A::event> codec;
-    return codec;
+  const store::event_codec<typename A::event>& input_codec() {
+    if (auto* t = type_of<A>())
+      return t->type.codec;
+    static const store::event_codec<typename A::event> unregistered;
+    return unregistered;
   }
 
   /// Activates every instance of P that has commands due (after a crash, nothing else would).

@@ -193,6 +193,12 @@ public:
   /// others commit. A failed write answers storage_failure for every request that would have been written.
   std::vector<result<append_receipt>> group_append(std::span<const append_request> requests);
 
+  /// group_append() that also says, for each request answered errc::duplicate, which causation record made it one:
+  /// `priors[i]` is its first answer (accepted or not, the stream's version after it, a rejection's message), so
+  /// that a caller can answer the repeat without reading the store again; nullopt for the other requests.
+  std::vector<result<append_receipt>> group_append(std::span<const append_request> requests,
+                                                   std::vector<std::optional<causation_record>>& priors);
+
   /// Up to `max_count` events of `stream` from version `from_version` (1-based) on, in version order. An empty
   /// vector means the end of the stream. Errors: corrupt_data (naming stream and version), io_error.
   result<std::vector<stored_event>> read_stream(const std::string& stream, std::uint64_t from_version,
@@ -255,6 +261,8 @@ public:
   store_health check_health();
 
 private:
+  std::vector<result<append_receipt>> group_append_impl(std::span<const append_request> requests,
+                                                        std::vector<std::optional<causation_record>>* priors);
   struct impl;
   explicit event_store(std::unique_ptr<impl> p);
   std::unique_ptr<impl> impl_;

@@ -24,6 +24,8 @@ enum class errc : std::uint8_t {
   locked,                 ///< another process holds the database open
   io_error,               ///< any other failure of the file system or of RocksDB
   duplicate,              ///< the causation (source, sequence) is already recorded on the stream; nothing written
+  too_large,              ///< over the store's size limits (events per append, payload, snapshot): a client's error,
+                          ///< the same request always fails so; nothing written
 };
 
 /// The stable name of a code, e.g. "conflict".

@@ -147,6 +147,9 @@ private:
     bool internal = false; ///< a process manager's own record of a result: nobody waits for its answer
     std::optional<causation> cause;
     std::optional<command_result> recorded_rejection; ///< an idempotent command's rejection, being stored
+    /// An idempotent command's state before its events were applied in anticipation: if the store finds the
+    /// command a repeat, nothing was written and the state goes back to this, without reading the stream again.
+    std::unique_ptr<aggregate_root<A>> before;
   };
 
   /// Process managers keep the commands their state says are due, by step, and which are on their way; other
@@ -160,7 +163,16 @@ private:
     std::map<std::uint64_t, outbox_entry> due;
     std::uint64_t last_step = 0;   ///< the highest step listed so far (steps only grow)
     std::uint64_t unsent_from = 0; ///< the first step a commit in progress added (sent once it is stored)
+    std::size_t on_its_way = 0;    ///< entries sent and not answered
     bool resend_scheduled = false; ///< one resend covers every step refused for a transient reason meanwhile
+
+    /// Forgets a step (its answer is being recorded).
+    void erase(std::uint64_t step) {
+      if (auto it = due.find(step); it != due.end()) {
+        on_its_way -= it->second.sent ? 1 : 0;
+        due.erase(it);
+      }
+    }
   };
   using outbox_steps = std::conditional_t<process_manager<A>, outbox_mirror, no_outbox>;
 
@@ -196,18 +208,15 @@ private:
   void on_signal(caf::type_erased_tuple& msg) {
     if (msg.match_elements<committed_atom, command_result>()) {
       on_committed(std::move(msg.get_mutable_as<command_result>(1)));
+    } else if (msg.match_elements<duplicate_atom, command_result>()) {
+      on_duplicate(std::move(msg.get_mutable_as<command_result>(1)));
     } else if (msg.match_elements<loaded_atom, load_outcome_ptr<A>>()) {
       auto outcome = msg.get_mutable_as<load_outcome_ptr<A>>(1);
       on_loaded(*outcome);
     } else if (msg.match_elements<outbox_atom, std::uint64_t, command_result>()) {
       on_outbox_answer(msg.get_as<std::uint64_t>(1), msg.get_as<command_result>(2));
     } else if (msg.match_elements<resend_atom>()) {
-      if (phase_ == phase::ready) {
-        if constexpr (process_manager<A>)
-          outbox_.resend_scheduled = false;
-        send_outbox_from(0);
-      } else
-        delayed_send(this, std::chrono::milliseconds{10}, resend_atom::value);
+      on_resend();
     } else if (msg.match_elements<passivate_atom>()) {
       // Idle too long, or asked to make room: stop as soon as idle (now, or once the requests in hand are
       // answered). The directory decides when; a CAF receive timeout per instance would cost a clock entry per
@@ -215,6 +224,12 @@ private:
       passivation_requested_ = true;
       try_passivate();
     }
+  }
+
+  /// After a failed append: the state may be ahead of the store, so it is read back (counted in the stats).
+  void reload() {
+    type_.core.reloads.fetch_add(1, std::memory_order_relaxed);
+    start_loading();
   }
 
   void start_loading() {
@@ -257,9 +272,21 @@ private:
     } else {
       answer(std::move(result));
       // The events were applied in anticipation; the store does not have them: read back what it has.
-      start_loading();
+      reload();
       return;
     }
+    drain();
+  }
+
+  /// An idempotent command the store had seen: nothing was written; answers the first answer again.
+  void on_duplicate(command_result first) {
+    phase_ = phase::ready;
+    pending_snapshot_ = false;
+    if (command_->before) {
+      root_ = std::move(*command_->before);
+      mirror_outbox(); // what the commit added in anticipation is not due
+    }
+    answer(std::move(first));
     drain();
   }
 
@@ -310,7 +337,7 @@ private:
     command_->internal = request.internal;
     if constexpr (process_manager<A>)
       if (request.outbox_step != 0) // its answer is being recorded: from now on the state decides about it
-        outbox_.due.erase(request.outbox_step);
+        outbox_.erase(request.outbox_step);
     if (std::chrono::steady_clock::now() > request.deadline)
       return answer(command_result::failure(command_errc::timeout, "command to " + describe() +
                                                                       " was not started before its deadline"));
@@ -320,9 +347,9 @@ private:
                               request.command);
     if (!root_.exists() && (!creates || root_.version() > 0))
       return answer(command_result::failure(command_errc::not_found, describe() + " does not exist"));
+    // An idempotent command is decided like any other: the store's append recognises a repeat (one check, no
+    // read here on a scheduler thread) and the committer answers it with the first answer.
     command_->cause = std::move(request.cause);
-    if (command_->cause && answered_before())
-      return;
     std::vector<typename A::event> events;
     try {
       auto verdict = root_.decide(request.command);
@@ -338,39 +365,13 @@ private:
       return answer(command_result::failure(command_errc::rejected,
                                             "command handler of " + describe() + " threw: " + e.what()));
     }
-    if (events.empty()) {
+    if (events.empty() && !command_->cause) {
       command_result r;
       r.version = root_.version();
-      return answer(std::move(r));
+      answer(std::move(r));
+      return;
     }
     commit(events);
-  }
-
-  /// An idempotent command seen before: answers what it got the first time. Returns false when it is new.
-  bool answered_before() {
-    const auto& cause = *command_->cause;
-    auto prior = type_.core.store->causation(type_.stream_name(root_.id()), cause.source);
-    if (!prior) {
-      answer(command_result::failure(command_errc::storage_failure, prior.error().to_string()));
-      return true;
-    }
-    if (!*prior || (*prior)->sequence < cause.sequence)
-      return false;
-    const auto& p = **prior;
-    if (p.sequence > cause.sequence) {
-      answer(command_result::failure(command_errc::rejected, "superseded: " + describe() + " has handled " +
-                                                                cause.source + " #" + std::to_string(p.sequence) +
-                                                                " after #" + std::to_string(cause.sequence)));
-    } else if (p.accepted) {
-      command_result r;
-      r.version = p.version;
-      answer(std::move(r));
-    } else {
-      auto r = command_result::failure(command_errc::rejected, p.message);
-      r.version = root_.version();
-      answer(std::move(r));
-    }
-    return true;
   }
 
   /// Stores the rejection of an idempotent command (no event) before answering it.
@@ -396,6 +397,8 @@ private:
         due.emplace(step, outbox_entry{std::move(out), sent});
       }
       outbox_.due = std::move(due);
+      outbox_.on_its_way = static_cast<std::size_t>(
+        std::count_if(outbox_.due.begin(), outbox_.due.end(), [](const auto& e) { return e.second.sent; }));
       outbox_.last_step = outbox_.due.empty() ? 0 : outbox_.due.rbegin()->first;
     }
   }
@@ -426,6 +429,7 @@ private:
         if (entry.sent)
           continue;
         entry.sent = true;
+        ++outbox_.on_its_way;
         type_.send_outgoing(entry.command, causation{type_.stream_name(root_.id()), number},
                             [self, number = number](command_result r) {
                               caf::anon_send(self, outbox_atom::value, number, std::move(r));
@@ -444,8 +448,10 @@ private:
                        result.code == command_errc::conflict;
       if (transient) {
         // Not an answer about the command itself: send it again later (the target dedups).
-        if (auto it = outbox_.due.find(step); it != outbox_.due.end())
+        if (auto it = outbox_.due.find(step); it != outbox_.due.end() && it->second.sent) {
           it->second.sent = false;
+          --outbox_.on_its_way;
+        }
         if (!std::exchange(outbox_.resend_scheduled, true))
           delayed_send(this, std::chrono::milliseconds{100}, resend_atom::value);
         return;
@@ -463,6 +469,29 @@ private:
     }
   }
 
+  /// Process managers: the steps refused for a transient reason meanwhile are due again.
+  void on_resend() {
+    if constexpr (process_manager<A>) {
+      if (phase_ != phase::ready) {
+        delayed_send(this, std::chrono::milliseconds{10}, resend_atom::value);
+        return;
+      }
+      outbox_.resend_scheduled = false;
+      send_outbox_from(0);
+      settle();
+    }
+  }
+
+  /// Process managers: some sent command is still unanswered (or waits to be sent again). Its answer comes to
+  /// this actor, not through the directory: an instance that stopped now would never hear it, and its saga would
+  /// wait for the next start.
+  bool outbox_in_flight() const noexcept {
+    if constexpr (process_manager<A>)
+      return outbox_.on_its_way > 0 || outbox_.resend_scheduled;
+    else
+      return false;
+  }
+
   void commit(const std::vector<typename A::event>& events) {
     store::append_request append;
     append.stream = type_.stream_name(root_.id());
@@ -473,17 +502,20 @@ private:
                  .count();
     for (const auto& e : events)
       append.events.push_back(type_.codec.encode(e, now));
+    if (const auto& cause = command_->cause) {
+      append.causation = store::causation_record{cause->source, cause->sequence, true, {}, 0};
+      if (!events.empty())
+        command_->before = std::make_unique<aggregate_root<A>>(root_);
+    }
     try {
       // Applied now, in anticipation of the commit: nothing else reads this state until the committer answers,
       // and a failed append reloads it from the store.
       root_.apply(events);
     } catch (const std::exception& e) {
       answer(command_result::failure(command_errc::rejected, "apply of " + describe() + " threw: " + e.what()));
-      start_loading();
+      reload();
       return;
     }
-    if (const auto& cause = command_->cause)
-      append.causation = store::causation_record{cause->source, cause->sequence, true, {}, 0};
     if constexpr (process_manager<A>) {
       mirror_new_outbox();
       auto marker = std::string{open_process_prefix} + append.stream;
@@ -523,7 +555,7 @@ private:
   }
 
   void try_passivate() {
-    if (phase_ != phase::ready || waiting() || entry_ == nullptr)
+    if (phase_ != phase::ready || waiting() || entry_ == nullptr || outbox_in_flight())
       return;
     if (type_.instances->try_remove(entry_, root_.id())) {
       entry_ = nullptr;

@@ -64,6 +64,8 @@ private:
   bool stopping_ = false;
   bool stopped_ = false; ///< after stop(): submissions are answered shutting_down at once
   committer_stats stats_;
+  /// Used by whoever writes (one at a time): the first answers of the duplicates of the last write.
+  std::vector<std::optional<store::causation_record>> priors_;
   std::thread thread_;
 };
 

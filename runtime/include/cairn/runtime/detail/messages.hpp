@@ -28,6 +28,8 @@ using catch_up_atom = caf::atom_constant<caf::atom("catch_up")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using outbox_atom = caf::atom_constant<caf::atom("outbox")>;
 using resend_atom = caf::atom_constant<caf::atom("resend")>;
+/// The committer's answer to an idempotent command seen before: its first answer; nothing was written.
+using duplicate_atom = caf::atom_constant<caf::atom("duplicate")>;
 using policy_atom = caf::atom_constant<caf::atom("policy")>;
 
 /// True when the std::variant `V` has `T` among its alternatives.

@@ -24,6 +24,8 @@ struct runtime_core {
   /// Commands and queries admitted and not yet answered.
   std::atomic<std::size_t> in_flight{0};
   std::atomic<bool> admitting{false};
+  /// Instances that read their stream again after a failed append.
+  std::atomic<std::uint64_t> reloads{0};
 };
 
 } // namespace cairn::detail

@@ -1,0 +1,18 @@
+// Test support: the process's resident memory, for tests that state a memory bound.
+#pragma once
+
+#include <cstddef>
+#include <fstream>
+#include <unistd.h>
+
+namespace cairn::test {
+
+/// Resident set size of this process, in bytes (from /proc/self/statm).
+inline std::size_t resident_bytes() {
+  std::ifstream statm{"/proc/self/statm"};
+  std::size_t pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+}
+
+} // namespace cairn::test
