@@ -467,10 +467,10 @@ struct event_store::impl {
   }
 
   store_health check_health() {
-    std::unique_lock lock{write_mutex, std::try_to_lock};
-    // A write in progress recovers by itself first; a health check does not wait behind it.
-    if (lock.owns_lock())
-      static_cast<void>(ensure_writable());
+    // Waits for a write in progress (it is short, and recovers by itself first): answering from under it would
+    // report a failure that this very write is clearing.
+    std::lock_guard lock{write_mutex};
+    static_cast<void>(ensure_writable());
     return health();
   }
 

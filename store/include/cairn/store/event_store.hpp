@@ -256,8 +256,8 @@ public:
   store_health health() const;
 
   /// health(), after trying to recover when the store is unhealthy (that tries some I/O: a probe write, then a
-  /// resume or a reopen of RocksDB). Does not wait for an append in progress: it reports the state as it is.
-  /// For a health endpoint polled while no commands arrive.
+  /// resume or a reopen of RocksDB). Waits for an append in progress (short; it tries to recover first), so that
+  /// it does not report a failure that append is clearing. For a health endpoint polled while no commands arrive.
   store_health check_health();
 
 private:
