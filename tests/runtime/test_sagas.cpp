@@ -59,6 +59,17 @@ orders::order_status status_of(runtime& rt, const std::string& id) {
   return o.ok() ? o.root->state().status() : orders::order_status::draft;
 }
 
+/// Sends `cmd` to account "a" as causation test #`seq` and waits (20 s at most) for its answer.
+template <class Command>
+command_result send_caused(runtime& rt, Command cmd, std::uint64_t seq) {
+  auto p = std::make_shared<std::promise<command_result>>();
+  auto answer = p->get_future();
+  rt.send<accounts::account>("a", std::move(cmd), causation{"test", seq}, [p](command_result r) { p->set_value(r); });
+  if (answer.wait_for(std::chrono::seconds{20}) != std::future_status::ready)
+    FAIL("no answer within 20 s to the command of causation test #" << seq);
+  return answer.get();
+}
+
 } // namespace
 
 TEST_CASE("an order with stock for every line is confirmed and its stock committed", "[sagas]") {
@@ -139,14 +150,7 @@ TEST_CASE("an idempotent command sent twice takes effect once and gets the first
   rt.register_aggregate<accounts::account>();
   REQUIRE(rt.start());
   REQUIRE(rt.execute<accounts::account>("a", accounts::open_account{"ann"}).ok());
-  auto send = [&](auto cmd, std::uint64_t seq) {
-    auto p = std::make_shared<std::promise<command_result>>();
-    auto answer = p->get_future();
-    rt.send<accounts::account>("a", cmd, causation{"test", seq}, [p](command_result r) { p->set_value(r); });
-    if (answer.wait_for(std::chrono::seconds{20}) != std::future_status::ready)
-      FAIL("no answer within 20 s to the command of causation test #" << seq);
-    return answer.get();
-  };
+  auto send = [&](auto cmd, std::uint64_t seq) { return send_caused(rt, cmd, seq); };
   auto first = send(accounts::deposit{money{10}}, 1);
   auto again = send(accounts::deposit{money{10}}, 1);
   REQUIRE(first.ok());
@@ -305,14 +309,7 @@ TEST_CASE("a repeated idempotent command gets its first answer from one check in
   rt.register_aggregate<accounts::account>();
   REQUIRE(rt.start());
   REQUIRE(rt.execute<accounts::account>("a", accounts::open_account{"ann"}).ok());
-  auto send = [&](auto cmd, std::uint64_t seq) {
-    auto p = std::make_shared<std::promise<command_result>>();
-    auto answer = p->get_future();
-    rt.send<accounts::account>("a", cmd, causation{"test", seq}, [p](command_result r) { p->set_value(r); });
-    if (answer.wait_for(std::chrono::seconds{20}) != std::future_status::ready)
-      FAIL("no answer within 20 s to the command of causation test #" << seq);
-    return answer.get();
-  };
+  auto send = [&](auto cmd, std::uint64_t seq) { return send_caused(rt, cmd, seq); };
   auto writes = [&] { return rt.store().stats().writes; };
 
   auto first = send(accounts::deposit{money{10}}, 1);
