@@ -42,7 +42,7 @@ template <aggregate A>
 std::vector<std::string> streams_of(const workload<A>& w) {
   std::vector<std::string> streams;
   for (const auto& id : w.ids)
-    streams.push_back(std::string{A::type_name} + "-" + id);
+    streams.push_back(stream_name<A>(id));
   return streams;
 }
 

@@ -52,7 +52,7 @@ inline void start_runtime(runtime& rt) {
 /// The stream of an aggregate instance, as the runtime names it: "<type name>-<id>".
 template <aggregate A>
 std::string stream_of(const std::string& id) {
-  return std::string{A::type_name} + "-" + id;
+  return stream_name<A>(id);
 }
 
 /// Drives one phase; throws check_failed unless every command was answered once and accepted.

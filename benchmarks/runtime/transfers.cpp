@@ -180,7 +180,7 @@ private:
   }
 
   static std::optional<std::uint64_t> transfer_number(std::string_view stream) {
-    const auto prefix = std::string{transfer::type_name} + "-" + std::string{transfer_prefix};
+    const auto prefix = stream_name<transfer>(transfer_prefix);
     if (!stream.starts_with(prefix))
       return std::nullopt;
     try {

@@ -433,7 +433,7 @@ void service::query_stored(std::string_view id, std::string_view noun, responder
     return done(error_response(400, "invalid " + std::string{noun} + " id"));
   // An unknown id is answered from the store on the reader thread: a query would activate an instance for it,
   // and a client asking for many unknown ids would fill memory with empty instances until the idle timeout.
-  auto stream = std::string{Aggregate::type_name} + "-" + std::string{id};
+  auto stream = stream_name<Aggregate>(id);
   boost::asio::post(reader_->pool, [this, id = std::string{id}, stream = std::move(stream), noun,
                                     done = std::move(done), view]() mutable {
     auto head = rt_.store().stream_version(stream);
@@ -503,7 +503,7 @@ void service::get_order_events(std::string_view order_id, std::string_view query
       return done(error_response(400, "limit must be from 1 to " + std::to_string(limits_.max_events_page)));
     limit = *value;
   }
-  auto stream = std::string{orders::order::type_name} + "-" + std::string{order_id};
+  auto stream = stream_name<orders::order>(order_id);
   boost::asio::post(reader_->pool, [this, id = std::string{order_id}, stream = std::move(stream), from, limit,
                                     done = std::move(done)] {
     // The registered codec: events stored with an older schema are upcast as the order's own replay does.

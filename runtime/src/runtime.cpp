@@ -20,6 +20,29 @@ runtime::~runtime() {
   stop();
 }
 
+const runtime::registered_base* runtime::type_named(std::string_view type_name) const {
+  for (const auto& [index, type] : types_)
+    if (type->name() == type_name)
+      return type.get();
+  return nullptr;
+}
+
+const runtime::command_route* runtime::command_route_of(std::type_index command, std::string& why) const {
+  auto routes = command_routes_.find(command);
+  if (routes == command_routes_.end() || routes->second.empty()) {
+    why = "no registered aggregate type takes this command type";
+    return nullptr;
+  }
+  if (routes->second.size() > 1) {
+    why = "several registered aggregate types take this command type (";
+    for (std::size_t i = 0; i < routes->second.size(); ++i)
+      why.append(i == 0 ? "" : ", ").append(routes->second[i].type_name);
+    why += "): name the one meant, send<A>(id, command)";
+    return nullptr;
+  }
+  return &routes->second.front();
+}
+
 store::status runtime::start() {
   if (system_)
     return store::status{store::ok};

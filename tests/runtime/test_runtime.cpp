@@ -355,3 +355,63 @@ TEST_CASE("a query arriving while a command is being committed never sees the pe
   CHECK(*rt.store().stream_version("order-o-1") == 2);
   CHECK(seen == std::vector<std::string>{"ahead v1 lines 0", "command accepted at version 2", "during v2 lines 1"});
 }
+
+namespace {
+
+/// The same commands and events as blob under the same type name: its streams would mix with blob's.
+class blob_twin : public blob {};
+
+/// A second type taking put_blob, under a name of its own.
+class blob_copy : public blob {
+public:
+  static constexpr std::string_view type_name = "blob_copy";
+};
+
+} // namespace
+
+TEST_CASE("a second aggregate type with a taken type_name is refused at registration", "[runtime]") {
+  test::temp_dir dir;
+  runtime rt{config_in(dir)};
+  REQUIRE(rt.register_aggregate<blob>().ok());
+  CHECK(rt.register_aggregate<blob>().ok()); // the same type again: nothing to do
+  auto twin = rt.register_aggregate<blob_twin>();
+  CHECK(twin.code == command_errc::invalid_argument);
+  CHECK(twin.message.find("\"blob\" is already taken") != std::string::npos);
+  REQUIRE(rt.start());
+  CHECK(rt.execute<blob_twin>("b-1", put_blob{"x"}).code == command_errc::invalid_argument);
+  CHECK(rt.execute<blob>("b-1", put_blob{"x"}).ok());
+}
+
+TEST_CASE("send without a type reaches the one registered type that takes the command", "[runtime]") {
+  test::temp_dir dir;
+  runtime rt{config_in(dir)};
+  rt.register_aggregate<example_aggregate>();
+  rt.register_aggregate<order>();
+  REQUIRE(rt.start());
+
+  auto created = rt.execute("agg-1", examples::create_aggregate{});
+  REQUIRE(created.ok());
+  CHECK(rt.ask("agg-1", examples::create_example{}).get().version == 2);
+  std::promise<command_result> answered;
+  rt.send("o-1", orders::create_order{"c-1"}, [&](command_result r) { answered.set_value(std::move(r)); });
+  CHECK(answered.get_future().get().ok());
+  CHECK(rt.get<example_aggregate>("agg-1").root->state().count_examples() == 1);
+  CHECK(rt.get<order>("o-1").root->version() == 1);
+}
+
+TEST_CASE("send without a type answers invalid_argument when no type or several take the command", "[runtime]") {
+  test::temp_dir dir;
+  runtime rt{config_in(dir)};
+  rt.register_aggregate<blob>();
+  rt.register_aggregate<blob_copy>();
+  REQUIRE(rt.start());
+
+  auto unknown = rt.execute("o-1", orders::create_order{"c-1"});
+  CHECK(unknown.code == command_errc::invalid_argument);
+  CHECK(unknown.message == "no registered aggregate type takes this command type");
+  auto ambiguous = rt.execute("b-1", put_blob{"x"});
+  CHECK(ambiguous.code == command_errc::invalid_argument);
+  CHECK(ambiguous.message.find("several registered aggregate types take this command type (blob") == 0);
+  CHECK(ambiguous.message.find("blob_copy") != std::string::npos);
+  CHECK(rt.store().last_position() == 0); // nothing written
+}

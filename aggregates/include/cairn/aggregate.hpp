@@ -28,6 +28,8 @@
 // Thread-safety: none of these types synchronise; an instance belongs to one thread (or actor) at a time.
 #pragma once
 
+#include <cairn/stream_name.hpp>
+
 #include <concepts>
 #include <cstdint>
 #include <string>
@@ -110,15 +112,87 @@ struct is_event_type : std::bool_constant<requires {
   { E::schema_version } -> std::convertible_to<std::uint32_t>;
 }> {};
 
-} // namespace detail
-
-/// What cairn requires of an aggregate root type (see the top of this file).
 template <class A>
-concept aggregate = std::is_default_constructible_v<A> && std::is_copy_constructible_v<A> && requires {
+concept aggregate_shape = std::is_default_constructible_v<A> && std::is_copy_constructible_v<A> && requires {
   typename A::command;
   typename A::event;
   { A::type_name } -> std::convertible_to<std::string_view>;
-} && detail::all_alternatives<typename A::event>::template satisfy<detail::is_event_type>;
+} && all_alternatives<typename A::event>::template satisfy<is_event_type>;
+
+template <class A, class C>
+concept handles_command = requires(const A& a, const C& c) {
+  { a.handle(c) } -> std::convertible_to<decision<typename A::event>>;
+};
+
+template <class A, class E>
+concept applies_event = requires(A& a, const E& e) { a.apply(e); };
+
+template <class A, class Variant>
+struct handles_all;
+template <class A, class... Cs>
+struct handles_all<A, std::variant<Cs...>> : std::bool_constant<(handles_command<A, Cs> && ...)> {};
+
+template <class A, class Variant>
+struct applies_all;
+template <class A, class... Es>
+struct applies_all<A, std::variant<Es...>> : std::bool_constant<(applies_event<A, Es> && ...)> {};
+
+// One function per command (event) type, so that a failed check names the aggregate and the command (event) in
+// "required from here" / "In instantiation of ... [with A = ...; C = ...]" next to the message.
+template <class A, class C>
+constexpr bool command_is_handled() {
+  static_assert(handles_command<A, C>,
+                "cairn: aggregate A has no `decision<event> handle(const C&) const` for command C of its `command` "
+                "variant (A and C are named in the instantiation above)");
+  return handles_command<A, C>;
+}
+
+template <class A, class E>
+constexpr bool event_is_applied() {
+  static_assert(applies_event<A, E>,
+                "cairn: aggregate A has no `void apply(const E&)` for event E of its `event` variant (A and E are "
+                "named in the instantiation above)");
+  return applies_event<A, E>;
+}
+
+template <class A, class... Cs>
+constexpr bool every_command_handled(std::variant<Cs...>*) {
+  return (command_is_handled<A, Cs>() && ...);
+}
+
+template <class A, class... Es>
+constexpr bool every_event_applied(std::variant<Es...>*) {
+  return (event_is_applied<A, Es>() && ...);
+}
+
+} // namespace detail
+
+/// What cairn requires of an aggregate root type (see the top of this file): its shape, a valid type name, a
+/// `handle` for every command and an `apply` for every event.
+template <class A>
+concept aggregate = detail::aggregate_shape<A> && valid_type_name(A::type_name) &&
+                    detail::handles_all<A, typename A::command>::value &&
+                    detail::applies_all<A, typename A::event>::value;
+
+/// `aggregate<A>`, checked with a message that names what is missing; the entry points (aggregate_root,
+/// runtime::register_aggregate) static_assert it, so that a missing overload is reported as such rather than deep
+/// inside std::visit.
+template <class A>
+constexpr bool check_aggregate() {
+  static_assert(detail::aggregate_shape<A>,
+                "cairn: an aggregate is default- and copy-constructible and names `command` and `event` (variants), "
+                "`static constexpr std::string_view type_name` and, on every event type, `event_type` and "
+                "`schema_version` (see cairn/aggregate.hpp)");
+  if constexpr (detail::aggregate_shape<A>) {
+    static_assert(valid_type_name(A::type_name),
+                  "cairn: an aggregate's type_name is 1 to 64 characters of [a-z0-9_.], starting with a letter: it "
+                  "prefixes stream names, which must stay unambiguous (see cairn/stream_name.hpp)");
+    return detail::every_command_handled<A>(static_cast<typename A::command*>(nullptr)) &&
+           detail::every_event_applied<A>(static_cast<typename A::event*>(nullptr)) && aggregate<A>;
+  } else {
+    return false;
+  }
+}
 
 /// True when the aggregate type can be snapshotted.
 template <class A>
@@ -127,8 +201,10 @@ concept snapshottable = aggregate<A> && requires {
 };
 
 /// One aggregate instance: its id, its version (the number of events applied; 0 = never created) and its state.
-template <aggregate A>
+template <class A>
 class aggregate_root {
+  static_assert(check_aggregate<A>());
+
 public:
   using command = typename A::command;
   using event = typename A::event;

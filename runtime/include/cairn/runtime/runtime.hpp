@@ -92,11 +92,20 @@ public:
   runtime(const runtime&) = delete;
   runtime& operator=(const runtime&) = delete;
 
-  /// Makes an aggregate type known; call before start().
-  template <aggregate A>
-  void register_aggregate() {
-    auto type = std::make_unique<registered<A>>(*core_);
-    types_.emplace(std::type_index{typeid(A)}, std::move(type));
+  /// Makes an aggregate type known; call before start(). Registering a type again does nothing. Errors:
+  /// invalid_argument when another registered type has the same type_name (their streams would mix).
+  template <class A>
+  command_result register_aggregate() {
+    static_assert(check_aggregate<A>());
+    if (types_.contains(std::type_index{typeid(A)}))
+      return command_result{};
+    if (auto taken = type_named(A::type_name))
+      return command_result::failure(command_errc::invalid_argument,
+                                     "aggregate type name \"" + std::string{A::type_name} +
+                                       "\" is already taken by another registered type");
+    types_.emplace(std::type_index{typeid(A)}, std::make_unique<registered<A>>(*core_));
+    add_command_routes<A>(static_cast<typename A::command*>(nullptr));
+    return command_result{};
   }
 
   /// Makes a process manager known (see process_manager.hpp), with the aggregate types it sends commands to.
@@ -159,6 +168,49 @@ public:
       return;
     }
     route<A>(id, std::move(request));
+  }
+
+  /// Sends a command to the registered type that takes it: `rt.send("o-1", add_line{...}, callback)`. When no
+  /// registered type, or more than one, has `Command` among its commands, `on_result` gets invalid_argument at
+  /// once (then name the type: send<A>).
+  template <class Command>
+    requires(!aggregate<Command>)
+  void send(std::string_view id, Command command, std::function<void(command_result)> on_result) {
+    send(id, std::move(command), std::nullopt, std::move(on_result));
+  }
+
+  /// Sends an idempotent command to the registered type that takes it (see the overload above and causation).
+  template <class Command>
+    requires(!aggregate<Command>)
+  void send(std::string_view id, Command command, std::optional<causation> cause,
+            std::function<void(command_result)> on_result) {
+    std::string why;
+    const auto* route = command_route_of(std::type_index{typeid(Command)}, why);
+    if (route == nullptr) {
+      on_result(command_result::failure(command_errc::invalid_argument, std::move(why)));
+      return;
+    }
+    route->send(*this, id, &command, std::move(cause), std::move(on_result));
+  }
+
+  /// ask(id, command) to the registered type that takes the command (see send).
+  template <class Command>
+    requires(!aggregate<Command>)
+  std::future<command_result> ask(std::string_view id, Command command) {
+    auto promise = std::make_shared<std::promise<command_result>>();
+    auto future = promise->get_future();
+    send(id, std::move(command), [promise](command_result r) { promise->set_value(std::move(r)); });
+    return future;
+  }
+
+  /// execute(id, command) to the registered type that takes the command (see send).
+  template <class Command>
+    requires(!aggregate<Command>)
+  command_result execute(std::string_view id, Command command) {
+    auto answer = ask(id, std::move(command));
+    if (answer.wait_for(answer_wait()) == std::future_status::ready)
+      return answer.get();
+    return command_result::failure(command_errc::timeout, no_answer_message("aggregate " + std::string{id}));
   }
 
   template <aggregate A, class Command>
@@ -305,6 +357,9 @@ private:
 
   std::optional<command_result> admit_id(std::string_view id);
 
+  /// The registered type named `type_name`, if any.
+  const registered_base* type_named(std::string_view type_name) const;
+
   /// How long the blocking helpers wait for an answer.
   std::chrono::milliseconds answer_wait() const noexcept {
     return core_->config.command_timeout + core_->config.stop_timeout;
@@ -312,9 +367,35 @@ private:
 
   template <aggregate A>
   std::string no_answer_message(std::string_view id) const {
-    return "no answer from " + std::string{A::type_name} + " " + std::string{id} + " within " +
-           std::to_string(answer_wait().count()) + " ms: its outcome is unknown";
+    return no_answer_message(std::string{A::type_name} + " " + std::string{id});
   }
+
+  std::string no_answer_message(std::string_view instance) const {
+    return "no answer from " + std::string{instance} + " within " + std::to_string(answer_wait().count()) +
+           " ms: its outcome is unknown";
+  }
+
+  /// How a command type reaches the one registered type that takes it (send without a type).
+  struct command_route {
+    std::string_view type_name;
+    void (*send)(runtime& rt, std::string_view id, void* command, std::optional<causation>&& cause,
+                 std::function<void(command_result)>&& on_result);
+  };
+
+  template <aggregate A, class... Commands>
+  void add_command_routes(std::variant<Commands...>*) {
+    (command_routes_[std::type_index{typeid(Commands)}].push_back(
+       command_route{A::type_name,
+                     [](runtime& rt, std::string_view id, void* command, std::optional<causation>&& cause,
+                        std::function<void(command_result)>&& on_result) {
+                       rt.send<A>(id, std::move(*static_cast<Commands*>(command)), std::move(cause),
+                                  std::move(on_result));
+                     }}),
+     ...);
+  }
+
+  /// The route of a command type, or nullptr and why there is none (no registered type takes it, or several do).
+  const command_route* command_route_of(std::type_index command, std::string& why) const;
 
   /// What stop() still waits for: requests in flight, instances, queued appends.
   std::string outstanding() const;
@@ -346,10 +427,10 @@ private:
   template <process_manager P, aggregate Input>
   void route_input_of(const store::stored_event& e, policy_actions& out) {
     std::string_view stream = e.stream;
-    auto prefix = std::string{Input::type_name} + "-";
-    if (!stream.starts_with(prefix))
+    auto in_stream = id_in_stream(stream, Input::type_name);
+    if (!in_stream)
       return;
-    auto source_id = std::string{stream.substr(prefix.size())};
+    auto source_id = std::string{*in_stream};
     auto events = input_codec<Input>().decode(e);
     if (!events)
       throw std::runtime_error{events.error().to_string()}; // caught by the subscription: retried, not skipped
@@ -383,7 +464,7 @@ private:
   /// Activates every instance of P that has commands due (after a crash, nothing else would).
   template <process_manager P>
   void resume_open_processes() {
-    auto prefix = std::string{detail::open_process_prefix} + std::string{P::type_name} + "-";
+    auto prefix = std::string{detail::open_process_prefix} + stream_prefix(P::type_name);
     std::string after;
     for (;;) {
       auto page = core_->store->scan_projection(prefix, after, 1024);
@@ -405,6 +486,8 @@ private:
   std::unique_ptr<caf::actor_system_config> system_config_;
   std::unique_ptr<caf::actor_system> system_;
   std::unordered_map<std::type_index, std::unique_ptr<registered_base>> types_;
+  /// Per command type, the registered types that take it.
+  std::unordered_map<std::type_index, std::vector<command_route>> command_routes_;
   /// Subscriptions by name, with what they do; spawned at start (or when added to a running runtime).
   std::vector<std::pair<std::shared_ptr<detail::route>, detail::subscription_handlers>> subscriptions_;
   /// One per process manager type: resumes its open instances at start.

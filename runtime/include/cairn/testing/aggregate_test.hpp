@@ -89,7 +89,7 @@ public:
   aggregate_test& given(const std::vector<event>& prior) {
     check_round_trip(prior);
     auto& store = runtime_.store();
-    auto stream = std::string{A::type_name} + "-" + id_;
+    auto stream = stream_name<A>(id_);
     store::append_request append;
     append.stream = stream;
     auto version = store.stream_version(stream);
@@ -103,7 +103,7 @@ public:
 
   /// Sends one command to the instance and runs everything it causes to the end.
   aggregate_test& when(command cmd) {
-    auto stream = std::string{A::type_name} + "-" + id_;
+    auto stream = stream_name<A>(id_);
     auto& store = runtime_.store();
     auto before = store.stream_version(stream);
     std::optional<command_result> answer;

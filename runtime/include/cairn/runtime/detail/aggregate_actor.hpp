@@ -55,17 +55,13 @@ inline constexpr std::string_view open_process_prefix = "cairn.open-process/";
 /// Everything the runtime keeps for one registered aggregate type.
 template <aggregate A>
 struct aggregate_type {
-  explicit aggregate_type(runtime_core& c) : core(c), stream_prefix(std::string{A::type_name} + "-") {}
+  explicit aggregate_type(runtime_core& c) : core(c) {}
 
   std::string stream_name(std::string_view id) const {
-    std::string name;
-    name.reserve(stream_prefix.size() + id.size());
-    name.append(stream_prefix).append(id);
-    return name;
+    return cairn::stream_name<A>(id);
   }
 
   runtime_core& core;
-  const std::string stream_prefix;
   store::event_codec<typename A::event> codec;
   std::unique_ptr<directory> instances;
   /// Process managers only: sends one outbox command to its target, idempotently.
