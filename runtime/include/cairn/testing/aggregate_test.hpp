@@ -19,11 +19,11 @@
 #include <cairn/aggregate.hpp>
 #include <cairn/runtime/runtime.hpp>
 #include <cairn/store/event_codec.hpp>
+#include <cairn/testing/verdict.hpp>
 
 #include <functional>
 #include <memory>
 #include <optional>
-#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,35 +33,6 @@ class Env;
 }
 
 namespace cairn::testing {
-
-/// The outcome of one expectation.
-class verdict {
-public:
-  static verdict pass() {
-    return verdict{};
-  }
-  static verdict fail(std::string why) {
-    verdict v;
-    v.explanation_ = std::move(why);
-    v.passed_ = false;
-    return v;
-  }
-
-  explicit operator bool() const noexcept {
-    return passed_;
-  }
-  const std::string& explanation() const noexcept {
-    return explanation_;
-  }
-
-  friend std::ostream& operator<<(std::ostream& os, const verdict& v) {
-    return os << (v.passed_ ? std::string{"passed"} : "failed: " + v.explanation_);
-  }
-
-private:
-  bool passed_ = true;
-  std::string explanation_;
-};
 
 namespace detail {
 
