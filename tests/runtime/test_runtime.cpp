@@ -415,3 +415,32 @@ TEST_CASE("send without a type answers invalid_argument when no type or several 
   CHECK(ambiguous.message.find("blob_copy") != std::string::npos);
   CHECK(rt.store().last_position() == 0); // nothing written
 }
+
+TEST_CASE("a command with a view answers with a value read from the state it left", "[runtime]") {
+  test::temp_dir dir;
+  runtime rt{config_in(dir)};
+  rt.register_aggregate<order>();
+  REQUIRE(rt.start());
+  REQUIRE(rt.execute<order>("o-1", orders::create_order{"c-1"}).ok());
+
+  auto lines = rt.execute<order>("o-1", orders::add_line{"p-1", "Pen", 2, money{150}},
+                                 [](const order& o) { return o.lines().size(); });
+  REQUIRE(lines.ok());
+  CHECK(lines.status.version == 2);
+  CHECK(lines.value == std::optional<std::size_t>{1});
+
+  auto total = rt.execute<order>("o-1", orders::add_line{"p-2", "Ink", 1, money{100}}, &order::total);
+  REQUIRE(total.ok());
+  CHECK(total.value == std::optional<money>{money{400}});
+
+  // A refused command has no value, and the view is not run.
+  bool viewed = false;
+  auto refused = rt.execute<order>("o-1", orders::add_line{"p-3", "Desk", 1, money{999'900}},
+                                   [&viewed](const order&) { return viewed = true; });
+  CHECK(refused.status.code == command_errc::rejected);
+  CHECK_FALSE(refused.value);
+  CHECK_FALSE(viewed);
+  auto unknown = rt.execute<order>("o-9", orders::submit_order{}, &order::total);
+  CHECK(unknown.status.code == command_errc::not_found);
+  CHECK_FALSE(unknown.value);
+}

@@ -36,6 +36,7 @@
 #include <caf/actor_system.hpp>
 
 #include <chrono>
+#include <concepts>
 #include <condition_variable>
 #include <functional>
 #include <future>
@@ -61,6 +62,18 @@ struct query_result {
 
   bool ok() const noexcept {
     return root.has_value();
+  }
+};
+
+/// The answer to a command sent with a view: its result and, when it was accepted, what the view read from the
+/// state the command left (so that the caller need not query again).
+template <class T>
+struct command_reply {
+  command_result status;
+  std::optional<T> value; ///< set when the command was accepted
+
+  bool ok() const noexcept {
+    return status.ok();
   }
 };
 
@@ -168,6 +181,42 @@ public:
       return;
     }
     route<A>(id, std::move(request));
+  }
+
+  /// Sends a command with a typed reply: once it is accepted, `view` reads the state it left, on the instance's
+  /// actor (keep it short; it gets a read-only view valid only during the call), and `on_reply` gets the result
+  /// with that value. A refused command's reply has no value.
+  ///   rt.send<order>("o-1", add_line{...}, [](const order& o) { return o.total(); },
+  ///                  [](cairn::command_reply<money> r) { ... r.value ... });
+  template <aggregate A, class Command, std::invocable<const A&> View>
+  void send(std::string_view id, Command command, View view,
+            std::function<void(command_reply<std::invoke_result_t<View, const A&>>)> on_reply) {
+    using value_type = std::invoke_result_t<View, const A&>;
+    auto value = std::make_shared<std::optional<value_type>>();
+    detail::request_envelope<A> request{
+      typename A::command{std::move(command)},
+      [value, on_reply = std::move(on_reply)](command_result r) {
+        on_reply(command_reply<value_type>{std::move(r), std::move(*value)});
+      },
+      nullptr, std::chrono::steady_clock::now() + core_->config.command_timeout, std::nullopt, false, 0,
+      [value, view = std::move(view)](const A& state) { *value = std::invoke(view, state); }};
+    if (auto refused = admit<A>(id)) {
+      request.on_result(std::move(*refused));
+      return;
+    }
+    route<A>(id, std::move(request));
+  }
+
+  /// Blocking form of send with a view: `auto r = rt.execute<order>("o-1", add_line{...}, &order::total);`.
+  template <aggregate A, class Command, std::invocable<const A&> View>
+  command_reply<std::invoke_result_t<View, const A&>> execute(std::string_view id, Command command, View view) {
+    using reply_type = command_reply<std::invoke_result_t<View, const A&>>;
+    auto promise = std::make_shared<std::promise<reply_type>>();
+    auto answer = promise->get_future();
+    send<A>(id, std::move(command), std::move(view), [promise](reply_type r) { promise->set_value(std::move(r)); });
+    if (answer.wait_for(answer_wait()) == std::future_status::ready)
+      return answer.get();
+    return reply_type{command_result::failure(command_errc::timeout, no_answer_message<A>(id)), std::nullopt};
   }
 
   /// Sends a command to the registered type that takes it: `rt.send("o-1", add_line{...}, callback)`. When no

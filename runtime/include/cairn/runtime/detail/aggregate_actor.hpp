@@ -140,6 +140,7 @@ private:
   /// What the instance keeps of the command in hand, from its start to its answer: idle instances hold none.
   struct command_in_hand {
     result_callback reply;
+    std::function<void(const A&)> on_accepted_state; ///< a typed reply's view, run before `reply`
     bool internal = false; ///< a process manager's own record of a result: nobody waits for its answer
     std::optional<causation> cause;
     std::optional<command_result> recorded_rejection; ///< an idempotent command's rejection, being stored
@@ -330,6 +331,7 @@ private:
   void run_command(request_envelope<A>& request) {
     command_ = std::make_unique<command_in_hand>();
     command_->reply = std::move(request.on_result);
+    command_->on_accepted_state = std::move(request.on_accepted_state);
     command_->internal = request.internal;
     if constexpr (process_manager<A>)
       if (request.outbox_step != 0) // its answer is being recorded: from now on the state decides about it
@@ -536,7 +538,11 @@ private:
     auto done = std::move(command_);
     if (done->internal)
       return; // a process manager's own record of a result: nobody waits for it
-    guarded([&] { done->reply(std::move(result)); });
+    guarded([&] {
+      if (done->on_accepted_state && result.ok())
+        done->on_accepted_state(root_.state());
+      done->reply(std::move(result));
+    });
   }
 
   /// Runs a caller's callback; an exception from it must not kill the instance.

@@ -55,6 +55,8 @@ struct request_envelope {
   bool internal = false;
   /// Internal: the outbox step whose answer it records (0: none).
   std::uint64_t outbox_step = 0;
+  /// Set for a command with a typed reply: called with the state the accepted command left, just before on_result.
+  std::function<void(const A&)> on_accepted_state = nullptr;
 };
 
 /// What an activation read from the store: the state as committed, or why it could not be read.
