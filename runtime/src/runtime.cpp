@@ -3,7 +3,6 @@
 #include <cairn/runtime/detail/subscription_actor.hpp>
 
 #include <caf/actor_system_config.hpp>
-#include <caf/scheduler/test_coordinator.hpp>
 
 #include <algorithm>
 #include <iostream>
@@ -57,8 +56,8 @@ store::status runtime::start() {
   core_->store = std::move(opened.value());
   core_->feed = std::make_unique<detail::router>(core_->store->last_position());
   core_->commits = std::make_unique<detail::committer>(*core_->store, *core_->feed, cfg.max_batch_appends,
-                                                       !cfg.deterministic);
-  core_->loader = std::make_unique<detail::work_pool>(cfg.deterministic ? 0 : std::max<std::size_t>(cfg.max_recoveries, 1));
+                                                       !cfg.deterministic());
+  core_->loader = std::make_unique<detail::work_pool>(cfg.deterministic() ? 0 : std::max<std::size_t>(cfg.max_recoveries, 1));
 
   system_config_ = std::make_unique<caf::actor_system_config>();
   auto threads = cfg.scheduler_threads != 0 ? cfg.scheduler_threads
@@ -71,7 +70,7 @@ store::status runtime::start() {
   // busy poll, and an enqueue from outside wakes it at once: a lone buffered command went from ~120 us to ~30 us
   // (docs/runtime.md, "Scheduler tuning"). Longer busy polling was slower: it competes with the committer.
   system_config_->set("work-stealing.moderate-poll-attempts", std::size_t{0});
-  if (cfg.deterministic)
+  if (cfg.deterministic())
     system_config_->set("scheduler.policy", caf::atom("testing"));
   system_config_->set("logger.verbosity", caf::atom("quiet"));
   system_ = std::make_unique<caf::actor_system>(*system_config_);
@@ -82,7 +81,7 @@ store::status runtime::start() {
     for (auto& [route, handlers] : subscriptions_)
       spawn_subscription(route, handlers);
   }
-  if (!cfg.deterministic) {
+  if (!cfg.deterministic()) {
     housekeeping_stop_ = false;
     housekeeper_ = std::thread{[this] { housekeep(); }};
   }
@@ -97,8 +96,8 @@ stop_outcome runtime::stop() {
   if (!system_)
     return outcome;
   core_->admitting = false;
-  if (core_->config.deterministic) {
-    run_until_idle();
+  if (core_->config.deterministic()) {
+    core_->config.drive_until_idle(*this);
   } else {
     // A lost answer must not hold the stop forever: past the deadline, say what is outstanding and go on.
     auto deadline = std::chrono::steady_clock::now() + core_->config.stop_timeout;
@@ -131,8 +130,8 @@ stop_outcome runtime::stop() {
   }
   core_->commits->stop();
   core_->loader->stop();
-  if (core_->config.deterministic)
-    run_until_idle();
+  if (core_->config.deterministic())
+    core_->config.drive_until_idle(*this);
   system_.reset();
   system_config_.reset();
   core_->commits.reset();
@@ -269,21 +268,15 @@ runtime_stats runtime::stats() const {
   return s;
 }
 
-std::size_t runtime::run_until_idle() {
-  if (!system_ || !core_->config.deterministic)
+std::size_t runtime::run_queued_work() {
+  if (!system_ || !core_->config.deterministic())
     return 0;
-  auto& sched = dynamic_cast<caf::scheduler::test_coordinator&>(system_->scheduler());
-  std::size_t steps = 0;
-  for (;;) {
-    auto n = sched.run();
-    if (core_->loader)
-      n += core_->loader->run_pending();
-    if (core_->commits)
-      n += core_->commits->run_once();
-    if (n == 0)
-      return steps;
-    steps += n;
-  }
+  std::size_t n = 0;
+  if (core_->loader)
+    n += core_->loader->run_pending();
+  if (core_->commits)
+    n += core_->commits->run_once();
+  return n;
 }
 
 } // namespace cairn

@@ -2,6 +2,7 @@
 #include <cairn/domains/example_aggregate.hpp>
 #include <cairn/domains/order.hpp>
 #include <cairn/runtime/runtime.hpp>
+#include <cairn/testing/aggregate_test.hpp>
 
 #include <support/temp_dir.hpp>
 
@@ -320,7 +321,7 @@ TEST_CASE("a query arriving while a command is being committed never sees the pe
   // the test says so. So the query below provably arrives while the command's append waits in the committer.
   test::temp_dir dir;
   auto cfg = config_in(dir);
-  cfg.deterministic = true;
+  cfg.drive_until_idle = cairn::testing::run_until_idle;
   runtime rt{cfg};
   rt.register_aggregate<order>();
   REQUIRE(rt.start());
@@ -333,7 +334,7 @@ TEST_CASE("a query arriving while a command is being committed never sees the pe
     });
   };
   rt.send<order>("o-1", orders::create_order{"c-1"}, [](command_result) {});
-  rt.run_until_idle();
+  cairn::testing::run_until_idle(rt);
   REQUIRE(*rt.store().stream_version("order-o-1") == 1);
 
   // A query ahead of the command sees the state before it.
@@ -351,7 +352,7 @@ TEST_CASE("a query arriving while a command is being committed never sees the pe
   CHECK(*rt.store().stream_version("order-o-1") == 1);
 
   // Once the committer writes, the command is answered first, then the query with the committed state.
-  rt.run_until_idle();
+  cairn::testing::run_until_idle(rt);
   CHECK(*rt.store().stream_version("order-o-1") == 2);
   CHECK(seen == std::vector<std::string>{"ahead v1 lines 0", "command accepted at version 2", "during v2 lines 1"});
 }

@@ -6,6 +6,8 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <thread>
@@ -15,6 +17,8 @@ class Env;
 }
 
 namespace cairn {
+
+class runtime;
 
 /// How durable an acknowledged command is (see docs/store.md).
 enum class commit_mode : std::uint8_t {
@@ -48,8 +52,14 @@ struct runtime_config {
   std::size_t max_batch_appends = 4096;
   /// nullptr: the default RocksDB Env (tests pass a fault-injecting one).
   rocksdb::Env* store_env = nullptr;
-  /// Drives CAF's deterministic test coordinator instead of worker threads (used by cairn::testing).
-  bool deterministic = false;
+  /// Deterministic mode, for test kits (cairn::testing::deterministic_config sets it to
+  /// cairn::testing::run_until_idle): no worker threads; actors, activations and commits run only when a test calls
+  /// this function on its thread (stop() calls it too). Empty: the normal, threaded mode.
+  std::function<std::size_t(runtime&)> drive_until_idle;
+
+  bool deterministic() const noexcept {
+    return static_cast<bool>(drive_until_idle);
+  }
 };
 
 } // namespace cairn

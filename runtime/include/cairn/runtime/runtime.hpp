@@ -326,6 +326,12 @@ public:
   /// Every subscription's position, lag and state.
   std::vector<subscription_status> subscriptions() const;
 
+  /// True from start() until stop() has stopped the actors (running() ends earlier, when stop() stops admitting).
+  bool started() const noexcept {
+    return system_ != nullptr;
+  }
+
+  /// The CAF actor system. Precondition: started().
   caf::actor_system& system();
   store::event_store& store();
 
@@ -339,9 +345,9 @@ public:
   }
   runtime_stats stats() const;
 
-  /// Deterministic mode only (config.deterministic): runs actors, activations and commits on the calling thread
-  /// until nothing is left to do; returns the number of steps taken.
-  std::size_t run_until_idle();
+  /// Deterministic mode only (config.drive_until_idle set): runs the queued activations and one committer pass on
+  /// the calling thread; returns the work done. cairn::testing::run_until_idle alternates it with the actors.
+  std::size_t run_queued_work();
 
 private:
   struct registered_base {

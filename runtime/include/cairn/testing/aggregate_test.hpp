@@ -34,6 +34,10 @@ class Env;
 
 namespace cairn::testing {
 
+/// Deterministic mode: runs the actors (CAF's test coordinator), activations and commits on the calling thread
+/// until nothing is left to do; returns the number of steps taken. 0 when `rt` is not in deterministic mode.
+std::size_t run_until_idle(runtime& rt);
+
 namespace detail {
 
 /// A fresh in-memory RocksDB Env (one per test) and the deterministic runtime configuration over it.
@@ -79,7 +83,7 @@ public:
     auto before = store.stream_version(stream);
     std::optional<command_result> answer;
     runtime_.send<A>(id_, std::move(cmd), [&answer](command_result r) { answer = std::move(r); });
-    runtime_.run_until_idle();
+    run_until_idle(runtime_);
     result_ = answer.value_or(command_result::failure(command_errc::timeout, "the command was never answered"));
     committed_.clear();
     auto from = (before ? *before : 0) + 1;
@@ -138,7 +142,7 @@ public:
       else
         holds = predicate(root->state());
     });
-    runtime_.run_until_idle();
+    run_until_idle(runtime_);
     if (!holds)
       return verdict::fail(why.empty() ? "the query was never answered" : why);
     return *holds ? verdict::pass() : verdict::fail("the state does not satisfy the predicate");
