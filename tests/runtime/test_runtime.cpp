@@ -445,3 +445,97 @@ TEST_CASE("a command with a view answers with a value read from the state it lef
   CHECK(unknown.status.code == command_errc::not_found);
   CHECK_FALSE(unknown.value);
 }
+
+namespace {
+
+/// Keeps "created on / last modified on" as the eventsourcing DDD chapter's entities do: from each event's meta.
+struct touch {
+  static constexpr bool creates_aggregate = true;
+};
+template <class Inspector>
+auto inspect(Inspector& f, touch&) {
+  return f();
+}
+struct touched {
+  static constexpr std::string_view event_type = "stamped.touched";
+  static constexpr std::uint32_t schema_version = 1;
+  friend bool operator==(const touched&, const touched&) = default;
+};
+template <class Inspector>
+auto inspect(Inspector& f, touched&) {
+  return f();
+}
+
+class stamped {
+public:
+  using command = std::variant<touch>;
+  using event = std::variant<touched>;
+  using clock_time = std::chrono::sys_time<std::chrono::microseconds>;
+  static constexpr std::string_view type_name = "stamped";
+
+  decision<event> handle(const touch&) const {
+    return event{touched{}};
+  }
+  void apply(const touched&, const event_meta& meta) {
+    if (meta.version == 1)
+      created_on_ = meta.timestamp;
+    modified_on_ = meta.timestamp;
+    seen_ += std::string{meta.aggregate_type} + "/" + std::string{meta.aggregate_id} + "@" +
+             std::to_string(meta.version) + " ";
+  }
+  clock_time created_on() const {
+    return created_on_;
+  }
+  clock_time modified_on() const {
+    return modified_on_;
+  }
+  const std::string& seen() const {
+    return seen_;
+  }
+
+private:
+  clock_time created_on_{};
+  clock_time modified_on_{};
+  std::string seen_;
+};
+
+} // namespace
+
+TEST_CASE("apply(event, event_meta) gives a root its events' timestamps, live and after a restart alike",
+          "[runtime]") {
+  test::temp_dir dir;
+  stamped::clock_time created{};
+  stamped::clock_time modified{};
+  {
+    runtime rt{config_in(dir)};
+    rt.register_aggregate<stamped>();
+    REQUIRE(rt.start());
+    auto before = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+    REQUIRE(rt.execute<stamped>("s-1", touch{}).ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds{2});
+    REQUIRE(rt.execute<stamped>("s-1", touch{}).ok());
+    auto after = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+    auto live = rt.get<stamped>("s-1");
+    REQUIRE(live.ok());
+    created = live.root->state().created_on();
+    modified = live.root->state().modified_on();
+    CHECK(before <= created);
+    CHECK(created < modified);
+    CHECK(modified <= after);
+    CHECK(live.root->state().seen() == "stamped/s-1@1 stamped/s-1@2 ");
+    // The stored events carry the same timestamps.
+    auto stored = rt.store().read_stream(stream_name<stamped>("s-1"), 1, 10);
+    REQUIRE(stored);
+    REQUIRE(stored->size() == 2);
+    CHECK((*stored)[0].event.timestamp_us == created.time_since_epoch().count());
+    CHECK((*stored)[1].event.timestamp_us == modified.time_since_epoch().count());
+  }
+  runtime again{config_in(dir)};
+  again.register_aggregate<stamped>();
+  REQUIRE(again.start());
+  auto replayed = again.get<stamped>("s-1");
+  REQUIRE(replayed.ok());
+  CHECK(replayed.root->state().created_on() == created);
+  CHECK(replayed.root->state().modified_on() == modified);
+  CHECK(replayed.root->state().seen() == "stamped/s-1@1 stamped/s-1@2 ");
+}

@@ -28,8 +28,10 @@
 // Thread-safety: none of these types synchronise; an instance belongs to one thread (or actor) at a time.
 #pragma once
 
+#include <cairn/event_meta.hpp>
 #include <cairn/stream_name.hpp>
 
+#include <chrono>
 #include <concepts>
 #include <cstdint>
 #include <string>
@@ -125,7 +127,10 @@ concept handles_command = requires(const A& a, const C& c) {
 };
 
 template <class A, class E>
-concept applies_event = requires(A& a, const E& e) { a.apply(e); };
+concept applies_event_with_meta = requires(A& a, const E& e, const event_meta& m) { a.apply(e, m); };
+
+template <class A, class E>
+concept applies_event = requires(A& a, const E& e) { a.apply(e); } || applies_event_with_meta<A, E>;
 
 template <class A, class Variant>
 struct handles_all;
@@ -150,8 +155,8 @@ constexpr bool command_is_handled() {
 template <class A, class E>
 constexpr bool event_is_applied() {
   static_assert(applies_event<A, E>,
-                "cairn: aggregate A has no `void apply(const E&)` for event E of its `event` variant (A and E are "
-                "named in the instantiation above)");
+                "cairn: aggregate A has no `void apply(const E&)` (nor `void apply(const E&, const event_meta&)`) "
+                "for event E of its `event` variant (A and E are named in the instantiation above)");
   return applies_event<A, E>;
 }
 
@@ -237,15 +242,36 @@ public:
     return std::visit([this](const auto& c) -> decision<event> { return state_.handle(c); }, cmd);
   }
 
-  /// Applies one committed event and advances the version.
-  void apply(const event& e) {
-    std::visit([this](const auto& x) { state_.apply(x); }, e);
+  /// Applies one committed event and advances the version; `meta` reaches the state's
+  /// `apply(const E&, const event_meta&)` where it has one. The runtime gives the event's type, id, version and
+  /// timestamp, and position 0: an instance applies its events before the log has placed them, and its state must
+  /// be the same when it is replayed (subscriptions get the position).
+  void apply(const event& e, const event_meta& meta) {
+    std::visit(
+      [this, &meta](const auto& x) {
+        if constexpr (detail::applies_event_with_meta<A, std::decay_t<decltype(x)>>)
+          state_.apply(x, meta);
+        else
+          state_.apply(x);
+      },
+      e);
     ++version_;
   }
 
-  void apply(const std::vector<event>& events) {
+  /// Applies one event as the next version, with no timestamp (the epoch): for tests and tools.
+  void apply(const event& e) {
+    apply(e, next_meta({}));
+  }
+
+  /// Applies events as the next versions, all recorded at `timestamp` (one command's events share theirs).
+  void apply(const std::vector<event>& events, std::chrono::sys_time<std::chrono::microseconds> timestamp = {}) {
     for (const auto& e : events)
-      apply(e);
+      apply(e, next_meta(timestamp));
+  }
+
+  /// The meta of the event that would be applied next.
+  event_meta next_meta(std::chrono::sys_time<std::chrono::microseconds> timestamp) const {
+    return event_meta{A::type_name, id_, version_ + 1, 0, timestamp};
   }
 
   /// After replaying one stored event that an upcaster turned into 0..N current events: the version counts

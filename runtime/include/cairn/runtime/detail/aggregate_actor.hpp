@@ -104,8 +104,11 @@ load_outcome_ptr<A> load_instance(const aggregate_type<A>& type, const std::stri
         out->error = events.error().to_string();
         return out;
       }
+      auto meta = out->root.next_meta(std::chrono::sys_time<std::chrono::microseconds>{
+        std::chrono::microseconds{stored.event.timestamp_us}});
+      meta.version = stored.version; // an upcast event shares its stored event's version
       for (const auto& e : *events)
-        out->root.apply(e);
+        out->root.apply(e, meta);
       // An upcaster may turn one stored event into several (or none): the version counts stored events.
       out->root.align_version(stored.version);
     }
@@ -495,11 +498,9 @@ private:
     append.stream = type_.stream_name(root_.id());
     append.expected_version = root_.version();
     append.events.reserve(events.size());
-    auto now = std::chrono::duration_cast<std::chrono::microseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-                 .count();
+    auto now = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
     for (const auto& e : events)
-      append.events.push_back(type_.codec.encode(e, now));
+      append.events.push_back(type_.codec.encode(e, now.time_since_epoch().count()));
     if (const auto& cause = command_->cause) {
       append.causation = store::causation_record{cause->source, cause->sequence, true, {}, 0};
       if (!events.empty())
@@ -508,7 +509,7 @@ private:
     try {
       // Applied now, in anticipation of the commit: nothing else reads this state until the committer answers,
       // and a failed append reloads it from the store.
-      root_.apply(events);
+      root_.apply(events, now);
     } catch (const std::exception& e) {
       answer(command_result::failure(command_errc::rejected, "apply of " + describe() + " threw: " + e.what()));
       reload();
