@@ -4,6 +4,7 @@
 // Thread-safety: value types.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -14,6 +15,8 @@ struct request {
   std::string method; ///< "GET", "POST", "DELETE", ...
   std::string target; ///< the origin-form target: "/orders/o-1/events?from=3"
   std::string body;
+  /// The If-Match header's value, when the request has one (order commands: docs/order_service.md).
+  std::optional<std::string> if_match{};
 };
 
 /// One HTTP response: a status code and a body (JSON unless content_type says otherwise).
@@ -21,6 +24,8 @@ struct response {
   unsigned status = 200;
   std::string body;
   std::string content_type = "application/json";
+  /// The ETag header's value, e.g. "\"7\"" (quotes included), when there is one: empty for none.
+  std::string etag{};
 };
 
 /// {"error": message, "code": code} with the given status; `code` is a stable name for programs ("bad_request",

@@ -176,6 +176,9 @@ private:
     keep_alive_ = req.keep_alive();
     head_ = req.method() == http::verb::head;
     request r{std::string{req.method_string()}, std::string{req.target()}, std::move(req.body())};
+    // Several If-Match fields make one list (RFC 9110, 5.3), which the core refuses as it refuses "a", "b".
+    for (auto [field, end] = req.equal_range(http::field::if_match); field != end; ++field)
+      r.if_match = r.if_match ? *r.if_match + ", " + std::string{field->value()} : std::string{field->value()};
     busy_ = true;
     waiting_since_.store(0, std::memory_order_relaxed);
     stream_.expires_never(); // the runtime's command timeout bounds the wait
@@ -201,6 +204,8 @@ private:
     res_.result(resp.status);
     res_.set(http::field::server, "cairn-order-service");
     res_.set(http::field::content_type, resp.content_type);
+    if (!resp.etag.empty())
+      res_.set(http::field::etag, resp.etag);
     res_.keep_alive(keep_alive);
     if (head_) { // the length of the body a GET would have, and no body
       res_.content_length(resp.body.size());

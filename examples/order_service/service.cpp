@@ -17,6 +17,7 @@
 #include <limits>
 #include <optional>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 namespace cairn::order_service {
@@ -36,6 +37,8 @@ std::string_view code_of_status(unsigned status) {
       return "method_not_allowed";
     case 409:
       return "conflict";
+    case 412:
+      return "precondition_failed";
     case 413:
       return "too_large";
     case 429:
@@ -178,6 +181,37 @@ std::optional<std::uint64_t> parse_count(std::string_view text) {
   if (ec != std::errc{} || end != text.data() + text.size() || text.empty())
     return std::nullopt;
   return value;
+}
+
+/// The ETag of an aggregate at `version`: the version as a strong entity tag, "7" (quotes included).
+std::string etag_of(std::uint64_t version) {
+  return '"' + std::to_string(version) + '"';
+}
+
+/// The version an order command's If-Match header expects (docs/order_service.md, "Optimistic concurrency"): none
+/// without the header or with `*`; else the version of its one entity tag, or the answer when it cannot match (400
+/// malformed, 412 a weak tag: If-Match compares strongly).
+std::variant<std::optional<std::uint64_t>, response> if_match_version(const request& req) {
+  if (!req.if_match)
+    return std::optional<std::uint64_t>{};
+  std::string_view tag = *req.if_match;
+  while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t'))
+    tag.remove_prefix(1);
+  while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t'))
+    tag.remove_suffix(1);
+  if (tag == "*")
+    return std::optional<std::uint64_t>{};
+  const bool weak = tag.starts_with("W/");
+  if (weak)
+    tag.remove_prefix(2);
+  std::optional<std::uint64_t> version;
+  if (tag.size() >= 3 && tag.front() == '"' && tag.back() == '"')
+    version = parse_count(tag.substr(1, tag.size() - 2));
+  if (!version)
+    return error_response(400, "If-Match must be one entity tag as sent in ETag (e.g. \"7\"), or *");
+  if (weak)
+    return error_response(412, "If-Match compares strongly: a weak entity tag never matches");
+  return version;
 }
 
 bool valid_id(std::string_view id) {
@@ -326,9 +360,9 @@ void service::route(const request& req, responder& done) {
   if (s.size() == 3 && s[0] == "orders" && s[2] == "lines")
     return m == "POST" ? add_line(s[1], req, done) : no_method();
   if (s.size() == 4 && s[0] == "orders" && s[2] == "lines")
-    return m == "DELETE" ? remove_line(s[1], s[3], done) : no_method();
+    return m == "DELETE" ? remove_line(s[1], s[3], req, done) : no_method();
   if (s.size() == 3 && s[0] == "orders" && s[2] == "submit")
-    return m == "POST" ? submit_order(s[1], done) : no_method();
+    return m == "POST" ? submit_order(s[1], req, done) : no_method();
   if (s.size() == 3 && s[0] == "orders" && s[2] == "events")
     return get ? get_order_events(s[1], query, done) : no_method();
   if (s.size() == 1 && s[0] == "products")
@@ -349,14 +383,19 @@ void service::route(const request& req, responder& done) {
 }
 
 template <class Aggregate, class Command, class OnAccepted>
-void service::send_command(command_kind kind, std::string id, Command command, responder& done,
-                           OnAccepted on_accepted) {
+void service::send_command(command_kind kind, std::string id, Command command, std::optional<std::uint64_t> expected,
+                           responder& done, OnAccepted on_accepted) {
   auto started = std::chrono::steady_clock::now();
-  rt_.send<Aggregate>(id, std::move(command),
-                      [this, kind, started, done = std::move(done), on_accepted](command_result r) {
-                        metrics_.record_command(kind, r.code, std::chrono::steady_clock::now() - started);
-                        done(r.ok() ? on_accepted(r) : failure_response(r));
-                      });
+  auto answer = [this, kind, started, expected, done = std::move(done), on_accepted](command_result r) {
+    metrics_.record_command(kind, r.code, std::chrono::steady_clock::now() - started);
+    if (expected && r.code == command_errc::conflict) // the If-Match did not hold: nothing was written
+      return done(error_response(412, "If-Match does not match: " + r.message));
+    done(r.ok() ? on_accepted(r) : failure_response(r));
+  };
+  if (expected)
+    rt_.send<Aggregate>(id, std::move(command), expect_version{*expected}, std::move(answer));
+  else
+    rt_.send<Aggregate>(id, std::move(command), std::move(answer));
 }
 
 void service::create_order(const request& req, responder& done) {
@@ -368,7 +407,8 @@ void service::create_order(const request& req, responder& done) {
   if (!customer)
     return done(error_response(400, error));
   auto id = new_id("o-");
-  send_command<orders::order>(command_kind::create_order, id, orders::create_order{std::move(*customer)}, done,
+  send_command<orders::order>(command_kind::create_order, id, orders::create_order{std::move(*customer)}, std::nullopt,
+                              done,
                               [id](const command_result& r) {
                                 return json_response(201, json{{"id", id}, {"version", r.version}});
                               });
@@ -388,25 +428,37 @@ void service::add_line(std::string_view order_id, const request& req, responder&
     price = money_field(*body, "unit_price", error);
   if (!price)
     return done(error_response(400, error));
+  auto expected = if_match_version(req);
+  if (auto* refused = std::get_if<response>(&expected))
+    return done(std::move(*refused));
   send_command<orders::order>(command_kind::add_line, std::string{order_id},
-                              orders::add_line{std::move(*product), std::move(*name), *quantity, *price}, done,
+                              orders::add_line{std::move(*product), std::move(*name), *quantity, *price},
+                              std::get<0>(expected), done,
                               [](const command_result& r) { return json_response(200, json{{"version", r.version}}); });
 }
 
-void service::remove_line(std::string_view order_id, std::string_view product_id, responder& done) {
+void service::remove_line(std::string_view order_id, std::string_view product_id, const request& req,
+                          responder& done) {
   if (!valid_id(order_id))
     return done(error_response(400, "invalid order id"));
   if (product_id.empty() || product_id.size() > limits_.max_text_bytes || product_id.find('\0') != std::string_view::npos)
     return done(error_response(400, "invalid product id"));
+  auto expected = if_match_version(req);
+  if (auto* refused = std::get_if<response>(&expected))
+    return done(std::move(*refused));
   send_command<orders::order>(command_kind::remove_line, std::string{order_id},
-                              orders::remove_line{std::string{product_id}}, done,
+                              orders::remove_line{std::string{product_id}}, std::get<0>(expected), done,
                               [](const command_result& r) { return json_response(200, json{{"version", r.version}}); });
 }
 
-void service::submit_order(std::string_view order_id, responder& done) {
+void service::submit_order(std::string_view order_id, const request& req, responder& done) {
   if (!valid_id(order_id))
     return done(error_response(400, "invalid order id"));
-  send_command<orders::order>(command_kind::submit_order, std::string{order_id}, orders::submit_order{}, done,
+  auto expected = if_match_version(req);
+  if (auto* refused = std::get_if<response>(&expected))
+    return done(std::move(*refused));
+  send_command<orders::order>(command_kind::submit_order, std::string{order_id}, orders::submit_order{},
+                              std::get<0>(expected), done,
                               [](const command_result& r) { return json_response(200, json{{"version", r.version}}); });
 }
 
@@ -421,7 +473,7 @@ void service::register_product(const request& req, responder& done) {
     return done(error_response(400, error));
   auto id = new_id("p-");
   send_command<inventory::product>(command_kind::register_product, id,
-                                   inventory::register_product{std::move(*sku), *stock}, done,
+                                   inventory::register_product{std::move(*sku), *stock}, std::nullopt, done,
                                    [id](const command_result& r) {
                                      return json_response(201, json{{"id", id}, {"version", r.version}});
                                    });
@@ -447,7 +499,9 @@ void service::query_stored(std::string_view id, std::string_view noun, responder
         return done(failure_response(status));
       if (root == nullptr || !root->exists())
         return done(error_response(404, std::string{noun} + " not found"));
-      done(json_response(200, view(*root)));
+      auto found = json_response(200, view(*root));
+      found.etag = etag_of(root->version());
+      done(std::move(found));
     });
   });
 }

@@ -32,6 +32,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -78,8 +79,8 @@ private:
   void route(const request& req, responder& done);
   void create_order(const request& req, responder& done);
   void add_line(std::string_view order_id, const request& req, responder& done);
-  void remove_line(std::string_view order_id, std::string_view product_id, responder& done);
-  void submit_order(std::string_view order_id, responder& done);
+  void remove_line(std::string_view order_id, std::string_view product_id, const request& req, responder& done);
+  void submit_order(std::string_view order_id, const request& req, responder& done);
   void get_order(std::string_view order_id, responder& done);
   void get_order_events(std::string_view order_id, std::string_view query, responder& done);
   void register_product(const request& req, responder& done);
@@ -91,9 +92,11 @@ private:
   template <class Aggregate, class View>
   void query_stored(std::string_view id, std::string_view noun, responder& done, View view);
 
-  /// Sends a command through the runtime; `on_accepted` builds the success response from the result.
+  /// Sends a command through the runtime; `on_accepted` builds the success response from the result. With an
+  /// `expected` version (an If-Match), a conflict is 412.
   template <class Aggregate, class Command, class OnAccepted>
-  void send_command(command_kind kind, std::string id, Command command, responder& done, OnAccepted on_accepted);
+  void send_command(command_kind kind, std::string id, Command command, std::optional<std::uint64_t> expected,
+                    responder& done, OnAccepted on_accepted);
 
   /// A fresh id for a new aggregate: the prefix and 16 random hex digits.
   std::string new_id(std::string_view prefix);

@@ -539,3 +539,62 @@ TEST_CASE("apply(event, event_meta) gives a root its events' timestamps, live an
   CHECK(replayed.root->state().modified_on() == modified);
   CHECK(replayed.root->state().seen() == "stamped/s-1@1 stamped/s-1@2 ");
 }
+
+TEST_CASE("a command that expects another version is answered conflict and writes nothing", "[runtime][expect_version]") {
+  test::temp_dir dir;
+  runtime rt{config_in(dir)};
+  rt.register_aggregate<example_aggregate>();
+  REQUIRE(rt.start());
+
+  // expect_version{0}: only while it does not exist.
+  REQUIRE(rt.execute<example_aggregate>("a", examples::create_aggregate{}, expect_version{0}).ok());
+  auto again = rt.execute<example_aggregate>("a", examples::create_aggregate{}, expect_version{0});
+  CHECK(again.code == command_errc::conflict);
+  CHECK(again.version == 1);
+
+  auto matching = rt.execute<example_aggregate>("a", examples::create_example{}, expect_version{1});
+  REQUIRE(matching.ok());
+  CHECK(matching.version == 2);
+
+  const auto events_before = rt.store().stats().events;
+  auto stale = rt.execute<example_aggregate>("a", examples::create_examples{3}, expect_version{1});
+  CHECK(stale.code == command_errc::conflict);
+  CHECK(stale.version == 2); // where it is now
+  CHECK_THAT(stale.message, Catch::Contains("example_aggregate a is at version 2, not 1"));
+  CHECK(rt.store().stats().events == events_before);
+  CHECK(rt.store().stream_version("example_aggregate-a").value() == 2);
+  CHECK(rt.get<example_aggregate>("a").root->state().count_examples() == 1);
+
+  // A version ahead of the aggregate is no better, and an unknown aggregate is at version 0.
+  CHECK(rt.execute<example_aggregate>("a", examples::create_example{}, expect_version{3}).code ==
+        command_errc::conflict);
+  CHECK(rt.ask<example_aggregate>("b", examples::create_aggregate{}, expect_version{4}).get().code ==
+        command_errc::conflict);
+  CHECK(rt.store().stream_version("example_aggregate-b").value() == 0);
+}
+
+TEST_CASE("the expected version is checked when the command's turn comes, after the commands before it",
+          "[runtime][expect_version]") {
+  test::temp_dir dir;
+  runtime rt{config_in(dir)};
+  rt.register_aggregate<example_aggregate>();
+  REQUIRE(rt.start());
+  REQUIRE(rt.execute<example_aggregate>("a", examples::create_aggregate{}).ok());
+  // Sent back to back: the third expects the version the first two leave, the fourth the one before.
+  std::vector<std::future<command_result>> answers;
+  answers.push_back(rt.ask<example_aggregate>("a", examples::create_example{}));
+  answers.push_back(rt.ask<example_aggregate>("a", examples::create_example{}));
+  answers.push_back(rt.ask<example_aggregate>("a", examples::create_example{}, expect_version{3}));
+  answers.push_back(rt.ask<example_aggregate>("a", examples::create_example{}, expect_version{3}));
+  std::vector<command_result> results;
+  for (auto& a : answers) {
+    REQUIRE(a.wait_for(std::chrono::seconds{20}) == std::future_status::ready);
+    results.push_back(a.get());
+  }
+  CHECK(results[0].ok());
+  CHECK(results[1].ok());
+  CHECK(results[2].ok());
+  CHECK(results[2].version == 4);
+  CHECK(results[3].code == command_errc::conflict);
+  CHECK(rt.get<example_aggregate>("a").root->state().count_examples() == 3);
+}

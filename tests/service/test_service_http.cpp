@@ -71,9 +71,12 @@ struct connection {
   }
 
   std::optional<http::response<http::string_body>> call(http::verb verb, const std::string& target,
-                                                        const std::string& body = {}) {
+                                                        const std::string& body = {},
+                                                        const std::vector<std::string>& if_match = {}) {
     http::request<http::string_body> req{verb, target, 11};
     req.set(http::field::host, "localhost");
+    for (const auto& tag : if_match)
+      req.insert(http::field::if_match, tag);
     req.body() = body;
     req.prepare_payload();
     http::write(stream, req);
@@ -300,4 +303,78 @@ TEST_CASE("HEAD answers like GET without a body", "[service][http]") {
   auto after = c.call(http::verb::get, "/healthz"); // the connection stays usable
   REQUIRE(after);
   CHECK(after->result_int() == 200);
+}
+
+TEST_CASE("GET of an order answers its version as ETag; order commands take If-Match, 412 when it does not match",
+          "[service][http][etag]") {
+  service_fixture f;
+  running_server srv{*f.svc, {}};
+  connection c{srv.port};
+  const std::string line = R"({"product_id":"p","name":"n","quantity":1,"unit_price":"0.10"})";
+  auto id = f.create_order();
+  auto order = [&] {
+    auto r = c.call(http::verb::get, "/orders/" + id);
+    REQUIRE(r);
+    REQUIRE(r->result_int() == 200);
+    return *r;
+  };
+  auto first = order();
+  CHECK(first[http::field::etag] == "\"1\"");
+  CHECK(nlohmann::json::parse(first.body())["version"] == 1);
+
+  auto added = c.call(http::verb::post, "/orders/" + id + "/lines", line, {"\"1\""});
+  REQUIRE(added);
+  CHECK(added->result_int() == 200);
+  CHECK(nlohmann::json::parse(added->body())["version"] == 2);
+  CHECK(order()[http::field::etag] == "\"2\"");
+
+  // A stale tag: 412 with the usual error body, and nothing written.
+  auto stale = c.call(http::verb::post, "/orders/" + id + "/lines", line, {"\"1\""});
+  REQUIRE(stale);
+  CHECK(stale->result_int() == 412);
+  CHECK(stale->keep_alive());
+  auto error = nlohmann::json::parse(stale->body());
+  CHECK(error["code"] == "precondition_failed");
+  CHECK_THAT(error["error"].get<std::string>(), Catch::Contains("is at version 2, not 1"));
+  auto removed_stale = c.call(http::verb::delete_, "/orders/" + id + "/lines/p", {}, {"\"1\""});
+  REQUIRE(removed_stale);
+  CHECK(removed_stale->result_int() == 412);
+  auto submitted_stale = c.call(http::verb::post, "/orders/" + id + "/submit", {}, {"\"3\""});
+  REQUIRE(submitted_stale);
+  CHECK(submitted_stale->result_int() == 412);
+  auto unchanged = order();
+  CHECK(unchanged[http::field::etag] == "\"2\"");
+  CHECK(nlohmann::json::parse(unchanged.body())["lines"].size() == 1);
+  CHECK(nlohmann::json::parse(unchanged.body())["status"] == "draft");
+
+  // Malformed tags are 400, a weak tag never matches (412), * matches any version; nothing written by the refused.
+  for (const auto& malformed : std::vector<std::vector<std::string>>{
+         {"2"}, {"\"two\""}, {"\"\""}, {""}, {"\"2\", \"3\""}, {"\"2\"", "\"3\""}, {"\"99999999999999999999\""}}) {
+    auto r = c.call(http::verb::post, "/orders/" + id + "/lines", line, malformed);
+    REQUIRE(r);
+    INFO("If-Match: " << malformed[0]);
+    CHECK(r->result_int() == 400);
+    CHECK(nlohmann::json::parse(r->body())["code"] == "bad_request");
+  }
+  auto weak = c.call(http::verb::post, "/orders/" + id + "/lines", line, {"W/\"2\""});
+  REQUIRE(weak);
+  CHECK(weak->result_int() == 412);
+  CHECK(order()[http::field::etag] == "\"2\"");
+  auto any = c.call(http::verb::delete_, "/orders/" + id + "/lines/p", {}, {"*"});
+  REQUIRE(any);
+  CHECK(any->result_int() == 200);
+  CHECK(order()[http::field::etag] == "\"3\"");
+
+  // The current tag lets the command through; a product answers its ETag too.
+  auto readded = c.call(http::verb::post, "/orders/" + id + "/lines", line, {" \"3\" "});
+  REQUIRE(readded);
+  CHECK(readded->result_int() == 200);
+  auto submitted = c.call(http::verb::post, "/orders/" + id + "/submit", {}, {"\"4\""});
+  REQUIRE(submitted);
+  CHECK(submitted->result_int() == 200);
+  CHECK(nlohmann::json::parse(submitted->body())["version"] == 5);
+  auto product = c.call(http::verb::get, "/products/" + f.create_product(7));
+  REQUIRE(product);
+  CHECK(product->result_int() == 200);
+  CHECK((*product)[http::field::etag] == "\"1\"");
 }

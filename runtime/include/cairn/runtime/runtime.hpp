@@ -15,6 +15,15 @@
 //   * ask(id, command): a std::future; execute(id, command): blocking, for tests and tools.
 //   * CAF-native: request(rt.gateway<A>(), timeout, std::string{id}, command) from a user's actor; the reply is
 //     a command_result.
+// A command may name the version it expects (expect_version.hpp): send(id, command, expect_version{7}, callback),
+// ask(id, command, expect_version{7}), execute(id, command, expect_version{7}); `conflict` when it is not there.
+//
+// The unit of work (working_copy.hpp): load<A>(id) gives a local copy of the committed state, commands executed on
+// the copy change only the copy and keep their events pending, and save(copy) commits all of them as one append
+// through the instance, expecting the copy's base version (`conflict` when the stream moved, nothing written):
+//   auto copy = std::move(*rt.load<A>("agg-1").copy);
+//   copy.execute(create_example{});
+//   auto saved = rt.save(copy);                                        // blocking; save(copy, callback) does not
 //
 // Thread-safety: register_aggregate(), start() and stop() from one controlling thread; everything else from any
 // thread, concurrently, between start() and stop().
@@ -29,7 +38,9 @@
 #include <cairn/runtime/detail/messages.hpp>
 #include <cairn/runtime/detail/runtime_core.hpp>
 #include <cairn/runtime/detail/subscription_actor.hpp>
+#include <cairn/runtime/expect_version.hpp>
 #include <cairn/runtime/subscription.hpp>
+#include <cairn/working_copy.hpp>
 #include <cairn/store/result.hpp>
 
 #include <caf/actor.hpp>
@@ -49,6 +60,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 #include <typeindex>
 #include <unordered_map>
 
@@ -74,6 +86,17 @@ struct command_reply {
 
   bool ok() const noexcept {
     return status.ok();
+  }
+};
+
+/// The answer to a load: a working copy of the instance, or why there is none.
+template <aggregate A>
+struct load_result {
+  command_result status; ///< ok (its version: the copy's base version), or why there is no copy
+  std::optional<working_copy<A>> copy;
+
+  bool ok() const noexcept {
+    return copy.has_value();
   }
 };
 
@@ -173,14 +196,7 @@ public:
   template <aggregate A, class Command>
   void send(std::string_view id, Command command, std::optional<causation> cause,
             std::function<void(command_result)> on_result) {
-    detail::request_envelope<A> request{typename A::command{std::move(command)}, std::move(on_result), nullptr,
-                                        std::chrono::steady_clock::now() + core_->config.command_timeout,
-                                        std::move(cause), false};
-    if (auto refused = admit<A>(id)) {
-      request.on_result(std::move(*refused));
-      return;
-    }
-    route<A>(id, std::move(request));
+    submit<A>(id, command_request<A>(std::move(command), std::move(cause), std::move(on_result)));
   }
 
   /// Sends a command with a typed reply: once it is accepted, `view` reads the state it left, on the instance's
@@ -193,18 +209,14 @@ public:
             std::function<void(command_reply<std::invoke_result_t<View, const A&>>)> on_reply) {
     using value_type = std::invoke_result_t<View, const A&>;
     auto value = std::make_shared<std::optional<value_type>>();
-    detail::request_envelope<A> request{
-      typename A::command{std::move(command)},
-      [value, on_reply = std::move(on_reply)](command_result r) {
-        on_reply(command_reply<value_type>{std::move(r), std::move(*value)});
-      },
-      nullptr, std::chrono::steady_clock::now() + core_->config.command_timeout, std::nullopt, false, 0,
-      [value, view = std::move(view)](const A& state) { *value = std::invoke(view, state); }};
-    if (auto refused = admit<A>(id)) {
-      request.on_result(std::move(*refused));
-      return;
-    }
-    route<A>(id, std::move(request));
+    auto request = command_request<A>(std::move(command), std::nullopt,
+                                      [value, on_reply = std::move(on_reply)](command_result r) {
+                                        on_reply(command_reply<value_type>{std::move(r), std::move(*value)});
+                                      });
+    request.on_accepted_state = [value, view = std::move(view)](const A& state) {
+      *value = std::invoke(view, state);
+    };
+    submit<A>(id, std::move(request));
   }
 
   /// Blocking form of send with a view: `auto r = rt.execute<order>("o-1", add_line{...}, &order::total);`.
@@ -262,19 +274,32 @@ public:
     return command_result::failure(command_errc::timeout, no_answer_message("aggregate " + std::string{id}));
   }
 
+  /// Sends a command that expects the aggregate at `expected.version` (see expect_version.hpp): answered
+  /// `conflict`, with nothing decided or written, when the aggregate is at another version when its turn comes.
   template <aggregate A, class Command>
-  std::future<command_result> ask(std::string_view id, Command command) {
+  void send(std::string_view id, Command command, expect_version expected,
+            std::function<void(command_result)> on_result) {
+    auto request = command_request<A>(std::move(command), std::nullopt, std::move(on_result));
+    request.expected_version = expected.version;
+    submit<A>(id, std::move(request));
+  }
+
+  /// send() with a future for the answer; `option`: none, or an expect_version.
+  template <aggregate A, class Command, class... Option>
+    requires(sizeof...(Option) <= 1 && (std::same_as<Option, expect_version> && ...))
+  std::future<command_result> ask(std::string_view id, Command command, Option... option) {
     auto promise = std::make_shared<std::promise<command_result>>();
     auto future = promise->get_future();
-    send<A>(id, std::move(command), [promise](command_result r) { promise->set_value(std::move(r)); });
+    send<A>(id, std::move(command), option..., [promise](command_result r) { promise->set_value(std::move(r)); });
     return future;
   }
 
   /// Blocks until the command is answered, at most command_timeout + stop_timeout (then `timeout`, with an
-  /// unknown outcome). Not for the hot path.
-  template <aggregate A, class Command>
-  command_result execute(std::string_view id, Command command) {
-    auto answer = ask<A>(id, std::move(command));
+  /// unknown outcome). Not for the hot path. `option`: none, or an expect_version.
+  template <aggregate A, class Command, class... Option>
+    requires(sizeof...(Option) <= 1 && (std::same_as<Option, expect_version> && ...))
+  command_result execute(std::string_view id, Command command, Option... option) {
+    auto answer = ask<A>(id, std::move(command), option...);
     if (answer.wait_for(answer_wait()) == std::future_status::ready)
       return answer.get();
     return command_result::failure(command_errc::timeout, no_answer_message<A>(id));
@@ -307,6 +332,65 @@ public:
     if (answer.wait_for(answer_wait()) == std::future_status::ready)
       return answer.get();
     return query_result<A>{command_result::failure(command_errc::timeout, no_answer_message<A>(id)), std::nullopt};
+  }
+
+  /// Loads a working copy of an instance (see working_copy.hpp): its committed state at its version, or, when the
+  /// aggregate does not exist yet, an empty copy at version 0 on which a creating command can run. No copy:
+  /// not_found for a discarded aggregate, and the errors of query(). `on_loaded` runs once, like query()'s `f`.
+  template <aggregate A>
+  void load(std::string_view id, std::function<void(load_result<A>)> on_loaded) {
+    query<A>(id, [id = std::string{id}, on_loaded = std::move(on_loaded)](const aggregate_root<A>* root,
+                                                                         const command_result& status) {
+      load_result<A> r{status, std::nullopt};
+      if (root != nullptr)
+        r.copy.emplace(*root);
+      else if (status.code == command_errc::not_found && status.version == 0) // never created: a fresh copy
+        r = load_result<A>{command_result{}, working_copy<A>{id}};
+      on_loaded(std::move(r));
+    });
+  }
+
+  /// Blocking load(), at most command_timeout + stop_timeout (then `timeout`).
+  template <aggregate A>
+  load_result<A> load(std::string_view id) {
+    auto promise = std::make_shared<std::promise<load_result<A>>>();
+    auto answer = promise->get_future();
+    load<A>(id, [promise](load_result<A> r) { promise->set_value(std::move(r)); });
+    if (answer.wait_for(answer_wait()) == std::future_status::ready)
+      return answer.get();
+    return load_result<A>{command_result::failure(command_errc::timeout, no_answer_message<A>(id)), std::nullopt};
+  }
+
+  /// Commits every pending event of `copy` as one atomic append, through the instance and the committer like a
+  /// command's events (the instance's state follows; subscribers get them like any others), expecting the stream
+  /// at copy.base_version(): `conflict` when it moved since the load, and nothing is written. Accepted: the copy's
+  /// base version advances to its version and pending() empties; refused: the copy is unchanged (load again, run
+  /// the commands again, save again). Nothing pending: accepted at once, nothing sent. Blocks at most
+  /// command_timeout + stop_timeout (then `timeout`, outcome unknown, the copy unchanged).
+  template <aggregate A>
+  command_result save(working_copy<A>& copy) {
+    auto promise = std::make_shared<std::promise<command_result>>();
+    auto answer = promise->get_future();
+    submit_save(copy, [promise](command_result r) { promise->set_value(std::move(r)); });
+    if (answer.wait_for(answer_wait()) != std::future_status::ready)
+      return command_result::failure(command_errc::timeout, no_answer_message<A>(copy.id()));
+    auto r = answer.get();
+    if (r.ok())
+      copy.mark_saved();
+    return r;
+  }
+
+  /// Asynchronous save(): the copy travels with the request and comes back to `on_saved` (saved, or unchanged),
+  /// which runs once, like send()'s callback.
+  template <aggregate A>
+  void save(working_copy<A> copy,
+            std::type_identity_t<std::function<void(command_result, working_copy<A>)>> on_saved) {
+    auto held = std::make_shared<working_copy<A>>(std::move(copy));
+    submit_save(*held, [held, on_saved = std::move(on_saved)](command_result r) {
+      if (r.ok())
+        held->mark_saved();
+      on_saved(std::move(r), std::move(*held));
+    });
   }
 
   /// The CAF-native entry of a registered type: answers (std::string id, Command) with a command_result.
@@ -529,6 +613,39 @@ private:
         query<P>(std::string_view{key}.substr(prefix.size()), [](const aggregate_root<P>*, const command_result&) {});
       after = page->back().first;
     }
+  }
+
+  /// A command's request, due within the command timeout.
+  template <aggregate A, class Command>
+  detail::request_envelope<A> command_request(Command&& command, std::optional<causation> cause,
+                                              detail::result_callback on_result) const {
+    return detail::request_envelope<A>{typename A::command{std::forward<Command>(command)}, std::move(on_result),
+                                       nullptr, std::chrono::steady_clock::now() + core_->config.command_timeout,
+                                       std::move(cause), false};
+  }
+
+  /// Admits a command (or save) and routes it to its instance, or answers the refusal at once.
+  template <aggregate A>
+  void submit(std::string_view id, detail::request_envelope<A>&& request) {
+    if (auto refused = admit<A>(id)) {
+      request.on_result(std::move(*refused));
+      return;
+    }
+    route<A>(id, std::move(request));
+  }
+
+  /// Sends the save of `copy`'s pending events (answered at once when there are none).
+  template <aggregate A>
+  void submit_save(const working_copy<A>& copy, detail::result_callback on_result) {
+    if (copy.pending().empty()) {
+      command_result nothing;
+      nothing.version = copy.version();
+      return on_result(std::move(nothing));
+    }
+    auto request = command_request<A>(typename A::command{}, std::nullopt, std::move(on_result));
+    request.expected_version = copy.base_version();
+    request.events = std::make_shared<const std::vector<typename A::event>>(copy.pending());
+    submit<A>(copy.id(), std::move(request));
   }
 
   template <aggregate A>

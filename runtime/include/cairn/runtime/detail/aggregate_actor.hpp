@@ -4,7 +4,9 @@
 // pool, then takes its requests strictly one at a time: decide the command against the committed state, hand the
 // events to the committer, and take nothing else until the committer answers. Requests that arrive meanwhile wait
 // in the actor's own backlog (in arrival order), so nobody sees a pending state. A failed append makes the actor
-// reload its state from the store before it takes the next request.
+// reload its state from the store before it takes the next request. The save of a working copy
+// (working_copy.hpp) takes its turn like a command: its events were decided on the copy, at the version the request
+// expects, and go to the committer as they are.
 #pragma once
 
 #include <cairn/aggregate.hpp>
@@ -344,6 +346,10 @@ private:
                                                                       " was not started before its deadline"));
     if (load_error_)
       return answer(command_result::failure(command_errc::storage_failure, *load_error_));
+    if (request.expected_version != any_version && request.expected_version != root_.version())
+      return answer(version_conflict(request.expected_version));
+    if (request.events) // a working copy's save, decided on the copy at this very version; never empty
+      return commit(*request.events);
     auto creates = std::visit([](const auto& c) { return creates_aggregate_v<std::decay_t<decltype(c)>>; },
                               request.command);
     if (!root_.exists() && (!creates || root_.version() > 0))
@@ -373,6 +379,15 @@ private:
       return;
     }
     commit(events);
+  }
+
+  /// The answer to a request that expected another version (optimistic concurrency): nothing is decided.
+  command_result version_conflict(std::uint64_t expected) const {
+    auto r = command_result::failure(command_errc::conflict, describe() + " is at version " +
+                                                               std::to_string(root_.version()) + ", not " +
+                                                               std::to_string(expected) + " as expected");
+    r.version = root_.version();
+    return r;
   }
 
   /// Stores the rejection of an idempotent command (no event) before answering it.

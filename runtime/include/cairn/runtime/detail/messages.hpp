@@ -16,6 +16,7 @@
 #include <string>
 #include <type_traits>
 #include <variant>
+#include <vector>
 
 namespace cairn::detail {
 
@@ -38,6 +39,9 @@ inline constexpr bool variant_holds = false;
 template <class... Ts, class T>
 inline constexpr bool variant_holds<std::variant<Ts...>, T> = (std::is_same_v<Ts, T> || ...);
 
+/// A request's expected_version when it expects none.
+inline constexpr std::uint64_t any_version = ~std::uint64_t{0};
+
 /// Receives the answer to a command; runs on the aggregate's actor thread, so it must be quick.
 using result_callback = std::function<void(command_result)>;
 
@@ -55,6 +59,11 @@ struct request_envelope {
   bool internal = false;
   /// Internal: the outbox step whose answer it records (0: none).
   std::uint64_t outbox_step = 0;
+  /// The version the instance must be at for the request to run, else `conflict` (any_version: no expectation).
+  std::uint64_t expected_version = any_version;
+  /// Set for the save of a working copy: the events decided on the copy, committed as one append (see
+  /// working_copy.hpp); `expected_version` is then the copy's base version.
+  std::shared_ptr<const std::vector<typename A::event>> events{};
   /// Set for a command with a typed reply: called with the state the accepted command left, just before on_result.
   std::function<void(const A&)> on_accepted_state = nullptr;
 };
