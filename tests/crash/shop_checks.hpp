@@ -137,7 +137,7 @@ inline std::vector<std::string> verify(const runtime_config& cfg, std::uint64_t&
     return failures;
   }
   auto settled = [&] {
-    auto open = rt.store().scan_projection("cairn.open-process/", "", 1);
+    auto open = rt.store().scan_runtime("open-process/", "", 1);
     if (!open || !open->empty())
       return false;
     for (const auto& s : rt.subscriptions())

@@ -440,7 +440,7 @@ private:
     auto prefix = std::string{detail::open_process_prefix} + std::string{P::type_name} + "-";
     std::string after;
     for (;;) {
-      auto page = core_->store->scan_projection(prefix, after, 1024);
+      auto page = core_->store->scan_runtime(prefix, after, 1024);
       if (!page || page->empty())
         return;
       for (const auto& [key, value] : *page)
