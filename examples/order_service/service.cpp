@@ -5,7 +5,7 @@
 #include <cairn/domains/inventory.hpp>
 #include <cairn/domains/order.hpp>
 #include <cairn/money.hpp>
-#include <cairn/store/event_codec.hpp>
+#include <cairn/runtime/typed_events.hpp>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -17,6 +17,7 @@
 #include <limits>
 #include <optional>
 #include <string_view>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -560,8 +561,6 @@ void service::get_order_events(std::string_view order_id, std::string_view query
   auto stream = stream_name<orders::order>(order_id);
   boost::asio::post(reader_->pool, [this, id = std::string{order_id}, stream = std::move(stream), from, limit,
                                     done = std::move(done)] {
-    // The registered codec: events stored with an older schema are upcast as the order's own replay does.
-    const auto& codec = rt_.codec<orders::order>();
     auto head = rt_.store().stream_version(stream);
     if (!head)
       return done(read_failure(head.error()));
@@ -571,20 +570,23 @@ void service::get_order_events(std::string_view order_id, std::string_view query
     if (!stored)
       return done(read_failure(stored.error()));
     json events = json::array();
+    // Decoded with the registered codec: events stored with an older schema are upcast as the order's own replay
+    // does, and shown under their current type.
+    typed_events<orders::order> typed{rt_.codec<orders::order>()};
+    auto to_json = [&events](const auto& event, const event_meta& m) {
+      events.push_back(json{{"version", m.version},
+                            {"position", m.position},
+                            {"type", std::decay_t<decltype(event)>::event_type},
+                            {"timestamp_us", m.timestamp.time_since_epoch().count()},
+                            {"data", event_data(orders::order::event{event})}});
+    };
     std::uint64_t last = from - 1;
     for (const auto& e : *stored) {
-      auto decoded = codec.decode(e.event, e.stream, e.version);
-      if (!decoded) {
+      if (auto st = typed.dispatch(e, to_json); !st) {
         log_failure("stored event cannot be decoded (" + e.stream + " version " + std::to_string(e.version) + ")",
-                    decoded.error().to_string());
+                    st.error().to_string());
         return done(error_response(500, "a stored event cannot be decoded", "corrupt_event"));
       }
-      for (const auto& event : *decoded)
-        events.push_back(json{{"version", e.version},
-                              {"position", e.position},
-                              {"type", e.event.type},
-                              {"timestamp_us", e.event.timestamp_us},
-                              {"data", event_data(event)}});
       last = e.version;
     }
     json body{{"id", id}, {"version", *head}, {"events", std::move(events)}};

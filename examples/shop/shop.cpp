@@ -5,7 +5,6 @@
 #include <cairn/domains/order.hpp>
 #include <cairn/domains/order_fulfillment.hpp>
 #include <cairn/domains/transfer.hpp>
-#include <cairn/store/codec.hpp>
 
 #include <charconv>
 #include <stdexcept>
@@ -13,20 +12,6 @@
 namespace cairn::shop {
 
 namespace {
-
-template <class Event>
-Event decode_or_throw(const store::stored_event& e) {
-  Event out;
-  if (auto st = store::decode(e.event.payload, out); !st)
-    throw std::runtime_error{"cannot decode " + e.event.type + " at position " + std::to_string(e.position) + ": " +
-                             st.error().to_string()};
-  return out;
-}
-
-std::string_view id_in(const store::stored_event& e, std::string_view type_name) {
-  std::string_view stream = e.stream;
-  return stream.substr(type_name.size() + 1);
-}
 
 stock_level parse_stock(const std::string& text) {
   stock_level level;
@@ -36,43 +21,49 @@ stock_level parse_stock(const std::string& text) {
   return level;
 }
 
-std::string format_stock(const stock_level& level) {
-  return std::to_string(level.on_hand) + " " + std::to_string(level.reserved);
+/// Changes a product's stock line with `change`, from what this chunk or the committed model says.
+template <class Change>
+void update_stock(const projection_lookup& committed, std::string_view product, projection_writer& w,
+                  Change change) {
+  auto current = w.get(product, committed);
+  auto level = current ? parse_stock(*current) : stock_level{};
+  change(level);
+  w.put(product, std::to_string(level.on_hand) + " " + std::to_string(level.reserved));
 }
 
 } // namespace
 
-void project_orders_by_customer(const store::stored_event& e, projection_writer& w) {
-  if (e.event.type != domains::orders::order_created::event_type)
-    return;
-  auto created = decode_or_throw<domains::orders::order_created>(e);
-  w.put(created.customer_id + "/" + std::string{id_in(e, domains::orders::order::type_name)}, std::string{});
+using namespace domains::inventory;
+
+void orders_by_customer_projection::operator()(const domains::orders::order_created& e, const event_meta& m,
+                                               projection_writer& w) const {
+  w.put(e.customer_id + "/" + std::string{m.aggregate_id}, std::string{});
 }
 
-void project_stock_levels(const store::stored_event& e, projection_writer& w, const projection_lookup& committed) {
-  using namespace domains::inventory;
-  std::string_view type = e.event.type;
-  if (!type.starts_with("product."))
-    return;
-  auto product_id = std::string{id_in(e, product::type_name)};
-  auto current = w.get(product_id, committed);
-  auto level = current ? parse_stock(*current) : stock_level{};
-  if (type == product_registered::event_type)
-    level.on_hand = decode_or_throw<product_registered>(e).initial_stock;
-  else if (type == stock_added::event_type)
-    level.on_hand += decode_or_throw<stock_added>(e).quantity;
-  else if (type == stock_reserved::event_type)
-    level.reserved += decode_or_throw<stock_reserved>(e).quantity;
-  else if (type == reservation_released::event_type)
-    level.reserved -= decode_or_throw<reservation_released>(e).quantity;
-  else if (type == reservation_committed::event_type) {
-    auto q = decode_or_throw<reservation_committed>(e).quantity;
-    level.reserved -= q;
-    level.on_hand -= q;
-  } else {
-    return;
-  }
-  w.put(product_id, format_stock(level));
+void stock_levels_projection::operator()(const product_registered& e, const event_meta& m,
+                                         projection_writer& w) const {
+  update_stock(committed, m.aggregate_id, w, [&](stock_level& s) { s.on_hand = e.initial_stock; });
+}
+
+void stock_levels_projection::operator()(const stock_added& e, const event_meta& m, projection_writer& w) const {
+  update_stock(committed, m.aggregate_id, w, [&](stock_level& s) { s.on_hand += e.quantity; });
+}
+
+void stock_levels_projection::operator()(const stock_reserved& e, const event_meta& m, projection_writer& w) const {
+  update_stock(committed, m.aggregate_id, w, [&](stock_level& s) { s.reserved += e.quantity; });
+}
+
+void stock_levels_projection::operator()(const reservation_released& e, const event_meta& m,
+                                         projection_writer& w) const {
+  update_stock(committed, m.aggregate_id, w, [&](stock_level& s) { s.reserved -= e.quantity; });
+}
+
+void stock_levels_projection::operator()(const reservation_committed& e, const event_meta& m,
+                                         projection_writer& w) const {
+  update_stock(committed, m.aggregate_id, w, [&](stock_level& s) {
+    s.reserved -= e.quantity;
+    s.on_hand -= e.quantity;
+  });
 }
 
 void register_shop(runtime& rt) {
@@ -82,10 +73,14 @@ void register_shop(runtime& rt) {
   rt.register_aggregate<accounts::account>();
   rt.register_process_manager<fulfillment::order_fulfillment, inventory::product, orders::order>();
   rt.register_process_manager<transfers::transfer, accounts::account>();
-  rt.add_projection(std::string{orders_by_customer}, project_orders_by_customer);
-  rt.add_projection(std::string{stock_levels}, [&rt](const store::stored_event& e, projection_writer& w) {
-    project_stock_levels(e, w, [&](std::string_view key) { return w.get(rt.store(), key); });
-  });
+  rt.add_projection<orders::order>(std::string{orders_by_customer}, orders_by_customer_projection{});
+  rt.add_projection<inventory::product>(
+    std::string{stock_levels}, stock_levels_projection{[&rt](std::string_view key) {
+      auto stored = rt.store().projection_value(projection_key(stock_levels, key));
+      if (!stored)
+        throw std::runtime_error{stored.error().to_string()}; // caught by the subscription: retried later
+      return *stored;
+    }});
 }
 
 std::vector<std::string> orders_of(const store::event_store& s, std::string_view customer) {

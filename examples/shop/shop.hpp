@@ -8,6 +8,8 @@
 // Thread-safety: register_shop() before runtime::start(); the queries from any thread.
 #pragma once
 
+#include <cairn/domains/inventory.hpp>
+#include <cairn/domains/order.hpp>
 #include <cairn/runtime/runtime.hpp>
 
 #include <cstdint>
@@ -28,9 +30,23 @@ void register_shop(runtime& rt);
 /// Reads a read model's committed value of a key (without the projection's prefix).
 using projection_lookup = std::function<std::optional<std::string>(std::string_view key)>;
 
-/// The read models' handlers, also usable to rebuild a read model from the log.
-void project_orders_by_customer(const store::stored_event& e, projection_writer& w);
-void project_stock_levels(const store::stored_event& e, projection_writer& w, const projection_lookup& committed);
+/// The handlers of orders_by_customer (over orders), also usable to rebuild it from the log (typed_events).
+struct orders_by_customer_projection {
+  void operator()(const domains::orders::order_created& e, const event_meta& m, projection_writer& w) const;
+};
+
+/// The handlers of stock_levels (over products); `committed` reads the read model as committed.
+struct stock_levels_projection {
+  projection_lookup committed;
+
+  void operator()(const domains::inventory::product_registered& e, const event_meta& m, projection_writer& w) const;
+  void operator()(const domains::inventory::stock_added& e, const event_meta& m, projection_writer& w) const;
+  void operator()(const domains::inventory::stock_reserved& e, const event_meta& m, projection_writer& w) const;
+  void operator()(const domains::inventory::reservation_released& e, const event_meta& m,
+                  projection_writer& w) const;
+  void operator()(const domains::inventory::reservation_committed& e, const event_meta& m,
+                  projection_writer& w) const;
+};
 
 struct stock_level {
   std::int64_t on_hand = 0;

@@ -1,6 +1,5 @@
 #include <cairn/runtime/subscription.hpp>
 
-#include <algorithm>
 #include <stdexcept>
 
 namespace cairn {
@@ -17,11 +16,19 @@ std::optional<std::string> projection_writer::get(const store::event_store& stor
 
 std::optional<std::string> projection_writer::get(
   std::string_view key, const std::function<std::optional<std::string>(std::string_view)>& committed) const {
-  auto full = full_key(key);
-  auto pending = std::find_if(puts_.rbegin(), puts_.rend(), [&](const auto& p) { return p.key == full; });
-  if (pending != puts_.rend())
-    return pending->value;
+  if (auto pending = pending_.find(full_key(key)); pending != pending_.end())
+    return puts_[pending->second].value;
   return committed(key);
+}
+
+void projection_writer::write(std::string_view key, std::optional<std::string> value) {
+  auto full = full_key(key);
+  if (auto pending = pending_.find(full); pending != pending_.end()) {
+    puts_[pending->second].value = std::move(value);
+    return;
+  }
+  pending_.emplace(full, puts_.size());
+  puts_.push_back(store::projection_put{std::move(full), std::move(value)});
 }
 
 } // namespace cairn

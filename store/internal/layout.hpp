@@ -1,4 +1,4 @@
-// Internal: the store's on-disk layout (store format 1): column family names, keys and the value encodings, as
+// Internal: the store's on-disk layout (store format 2): column family names, keys and the value encodings, as
 // specified in docs/store.md. Nothing here touches RocksDB; the parsers never read out of bounds.
 #pragma once
 
@@ -21,10 +21,21 @@ inline constexpr std::string_view cf_snapshots = "snapshots";
 inline constexpr std::string_view cf_tracking = "tracking";
 inline constexpr std::string_view cf_causations = "causations";
 inline constexpr std::string_view cf_projections = "projections";
+/// The runtime's own keys (format 2), apart from the projections' so that no projection name collides with them.
+inline constexpr std::string_view cf_runtime = "runtime";
 
-/// Every column family of a store. The last two came later in format 1: open adds them to an older database.
-inline constexpr std::array<std::string_view, 8> column_families{
-    cf_meta, cf_streams, cf_log, cf_heads, cf_snapshots, cf_tracking, cf_causations, cf_projections};
+/// Every column family of a store. causations and projections came later in format 1 (open adds them to an older
+/// database); runtime came with format 2.
+inline constexpr std::array<std::string_view, 9> column_families{
+    cf_meta, cf_streams, cf_log, cf_heads, cf_snapshots, cf_tracking, cf_causations, cf_projections, cf_runtime};
+
+/// The oldest store format that open() upgrades to store_format_version (read-write opens only).
+inline constexpr std::uint32_t oldest_upgradable_format = 1;
+
+/// Format 1 kept the runtime's open-process markers among the projections' keys under this prefix; the upgrade to
+/// format 2 moves each to cf_runtime, as format1_runtime_key_prefix_now followed by the rest of its key.
+inline constexpr std::string_view format1_runtime_key_prefix = "cairn.open-process/";
+inline constexpr std::string_view format1_runtime_key_prefix_now = "open-process/";
 
 inline bool is_cairn_cf(std::string_view name) noexcept {
   for (const auto cf : column_families)

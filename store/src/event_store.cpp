@@ -37,12 +37,14 @@ enum cf_index : std::size_t {
   snapshots_cf,
   tracking_cf,
   causations_cf,
-  projections_cf
+  projections_cf,
+  runtime_cf
 };
 static_assert(layout::column_families[log_cf] == layout::cf_log && layout::column_families[tracking_cf] ==
               layout::cf_tracking);
 static_assert(layout::column_families[causations_cf] == layout::cf_causations &&
-              layout::column_families[projections_cf] == layout::cf_projections);
+              layout::column_families[projections_cf] == layout::cf_projections &&
+              layout::column_families[runtime_cf] == layout::cf_runtime);
 
 using layout::is_cairn_cf;
 using layout::make_tuning;
@@ -158,8 +160,8 @@ bool all_empty(const database& d) {
   return true;
 }
 
-// What the format key says: ok (format 1), absent (no key), or an error.
-enum class format_state { present, absent };
+// What the format key says: the current format, an older one that open() upgrades, absent (no key), or an error.
+enum class format_state { present, upgradable, absent };
 
 result<format_state> read_format(const database& d, const std::string& path) {
   std::string value;
@@ -175,6 +177,8 @@ result<format_state> read_format(const database& d, const std::string& path) {
                                (static_cast<std::uint32_t>(static_cast<std::uint8_t>(value[1])) << 16) |
                                (static_cast<std::uint32_t>(static_cast<std::uint8_t>(value[2])) << 8) |
                                static_cast<std::uint32_t>(static_cast<std::uint8_t>(value[3]));
+  if (format >= layout::oldest_upgradable_format && format < store_format_version)
+    return format_state::upgradable;
   if (format != store_format_version)
     return error{errc::unknown_format, path + " is in store format " + std::to_string(format) +
                                            "; this build reads format " + std::to_string(store_format_version)};
@@ -439,6 +443,8 @@ struct event_store::impl {
       // A key put twice in the batch gets two equal restores: both read the value before the batch.
       for (const auto& put : r.puts)
         complete = undo_restore(cf[projections_cf], put.key) && complete;
+      for (const auto& put : r.runtime_puts)
+        complete = undo_restore(cf[runtime_cf], put.key) && complete;
     }
     undo_complete = complete;
   }
@@ -477,13 +483,13 @@ struct event_store::impl {
   status validate(const append_request& r) const {
     if (r.stream.empty()) {
       // A subscriber's progress and a projection's state belong to no stream; everything else does.
-      if (!r.events.empty() || r.snapshot || r.causation || (!r.tracking && r.puts.empty()))
+      if (!r.events.empty() || r.snapshot || r.causation || (!r.tracking && r.puts.empty() && r.runtime_puts.empty()))
         return error{errc::invalid_argument, "append has an empty stream name; only an append of nothing but a "
-                                             "tracking record and/or projection puts may have no stream"};
+                                             "tracking record and/or key puts may have no stream"};
     } else if (auto st = check_name("stream", r.stream); !st) {
       return st;
     }
-    if (r.events.empty() && !r.snapshot && !r.tracking && !r.causation && r.puts.empty())
+    if (r.events.empty() && !r.snapshot && !r.tracking && !r.causation && r.puts.empty() && r.runtime_puts.empty())
       return error{errc::invalid_argument, "append to stream " + r.stream +
                                                " has no event, snapshot, tracking, causation or projection put"};
     if (r.events.size() > max_events_per_append)
@@ -530,14 +536,21 @@ struct event_store::impl {
                                                  " of source " + c.source + " on stream " + r.stream +
                                                  " carries events or a snapshot"};
     }
-    for (std::size_t i = 0; i < r.puts.size(); ++i) {
-      const auto& put = r.puts[i];
-      if (auto st = check_projection_key("projection key of put " + std::to_string(i) + " of the " + describe(r),
+    if (auto st = validate_puts(r, r.puts, "projection"); !st)
+      return st;
+    return validate_puts(r, r.runtime_puts, "runtime");
+  }
+
+  static status validate_puts(const append_request& r, const std::vector<projection_put>& puts, const char* space) {
+    for (std::size_t i = 0; i < puts.size(); ++i) {
+      const auto& put = puts[i];
+      if (auto st = check_projection_key(std::string{space} + " key of put " + std::to_string(i) + " of the " +
+                                           describe(r),
                                          put.key);
           !st)
         return st;
       if (put.value && put.value->size() > max_projection_value_bytes)
-        return error{errc::invalid_argument, "projection value of put " + std::to_string(i) + " of the " +
+        return error{errc::invalid_argument, std::string{space} + " value of put " + std::to_string(i) + " of the " +
                                                  describe(r) + " is over " +
                                                  std::to_string(max_projection_value_bytes) + " bytes"};
     }
@@ -617,6 +630,11 @@ struct event_store::impl {
     for (const auto& put : r.puts) {
       if (auto s = put.value ? batch.Put(cf[projections_cf], put.key, *put.value)
                              : batch.Delete(cf[projections_cf], put.key);
+          !s.ok())
+        return s;
+    }
+    for (const auto& put : r.runtime_puts) {
+      if (auto s = put.value ? batch.Put(cf[runtime_cf], put.key, *put.value) : batch.Delete(cf[runtime_cf], put.key);
           !s.ok())
         return s;
     }
@@ -1001,13 +1019,16 @@ struct event_store::impl {
     return std::optional<std::string>{std::move(value)};
   }
 
-  result<std::vector<std::pair<std::string, std::string>>> scan_projection(std::string_view prefix,
-                                                                           std::string_view after_key,
-                                                                           std::size_t max_count) const {
+  // Pages through the keys of `family` (projections or runtime, named `space`) that start with `prefix`.
+  result<std::vector<std::pair<std::string, std::string>>> scan_keys(cf_index family, const char* space,
+                                                                     std::string_view prefix,
+                                                                     std::string_view after_key,
+                                                                     std::size_t max_count) const {
     if (max_count == 0)
-      return error{errc::invalid_argument, "scan of projection keys with max_count 0"};
+      return error{errc::invalid_argument, std::string{"scan of "} + space + " keys with max_count 0"};
     if (prefix.size() > max_projection_key_bytes || after_key.size() > max_projection_key_bytes)
-      return error{errc::invalid_argument, "scan of projection keys with a prefix or start key longer than " +
+      return error{errc::invalid_argument, std::string{"scan of "} + space +
+                                               " keys with a prefix or start key longer than " +
                                                std::to_string(max_projection_key_bytes) + " bytes"};
     // Every key in [prefix, prefix_end) starts with the prefix; an empty end means no upper bound.
     const std::string upper = layout::prefix_end_key(prefix);
@@ -1015,7 +1036,7 @@ struct event_store::impl {
     rocksdb::ReadOptions ro;
     if (!upper.empty())
       ro.iterate_upper_bound = &upper_slice;
-    std::unique_ptr<rocksdb::Iterator> it{db()->NewIterator(ro, cf[projections_cf])};
+    std::unique_ptr<rocksdb::Iterator> it{db()->NewIterator(ro, cf[family])};
 
     // std::string_view compares bytes as unsigned char, as RocksDB's bytewise comparator does.
     const std::string_view lower = std::max(prefix, after_key);
@@ -1028,7 +1049,7 @@ struct event_store::impl {
       out.emplace_back(std::string{key}, it->value().ToString());
     }
     if (!it->status().ok())
-      return error{errc::io_error, "cannot scan projection keys: " + it->status().ToString()};
+      return error{errc::io_error, std::string{"cannot scan "} + space + " keys: " + it->status().ToString()};
     return out;
   }
 
@@ -1046,18 +1067,54 @@ struct event_store::impl {
   }
 };
 
+namespace {
+
+// Format 1 -> 2: moves the runtime's keys out of the projections' key space into cf_runtime, and records format 2,
+// in one synced write: a crash before it leaves a format-1 store that the next open upgrades again.
+status upgrade_to_format_2(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* const* cf, const std::string& path) {
+  rocksdb::WriteBatch batch;
+  const std::string prefix{layout::format1_runtime_key_prefix};
+  const std::string upper = layout::prefix_end_key(prefix);
+  const rocksdb::Slice upper_slice{upper};
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it{db->NewIterator(ro, cf[projections_cf])};
+  for (it->Seek(prefix); it->Valid(); it->Next()) {
+    const std::string_view key{it->key().data(), it->key().size()};
+    const std::string moved = std::string{layout::format1_runtime_key_prefix_now} + std::string{key.substr(prefix.size())};
+    if (!batch.Put(cf[runtime_cf], moved, it->value()).ok() || !batch.Delete(cf[projections_cf], it->key()).ok())
+      return error{errc::io_error, "cannot build the upgrade of " + path + " to store format 2"};
+  }
+  if (!it->status().ok())
+    return error{errc::io_error, "cannot upgrade " + path + " to store format 2: " + it->status().ToString()};
+  const std::string format = layout::be32(store_format_version);
+  if (!batch.Put(cf[meta_cf], rocksdb::Slice{layout::meta_format_key.data(), layout::meta_format_key.size()}, format)
+         .ok())
+    return error{errc::io_error, "cannot build the upgrade of " + path + " to store format 2"};
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  if (const auto s = db->Write(wo, &batch); !s.ok())
+    return error{errc::io_error, "cannot upgrade " + path + " to store format 2: " + s.ToString()};
+  return ok;
+}
+
+} // namespace
+
 result<std::unique_ptr<event_store>> event_store::open(const options& opts) {
   try {
     if (opts.path.empty())
       return error{errc::invalid_argument, "the database path is empty"};
     tuning t = make_tuning(opts);
     // Completes an open database: column family handles, the format of a new store, the position counter.
-    const auto finish = [&opts, &t](std::unique_ptr<impl> p,
-                                    bool write_format) -> result<std::unique_ptr<event_store>> {
+    const auto finish = [&opts, &t](std::unique_ptr<impl> p, bool write_format,
+                                    bool upgrade = false) -> result<std::unique_ptr<event_store>> {
       p->path = opts.path;
       p->t = t;
       p->mode = opts.mode;
       p->bind_handles();
+      if (upgrade)
+        if (auto st = upgrade_to_format_2(p->db(), p->cf, opts.path); !st)
+          return st.error();
       if (write_format) {
         rocksdb::WriteOptions wo;
         wo.sync = true;
@@ -1093,6 +1150,10 @@ result<std::unique_ptr<event_store>> event_store::open(const options& opts) {
         return format.error();
       if (*format == format_state::absent)
         return error{errc::not_a_database, opts.path + " is a RocksDB database but not a cairn store"};
+      if (*format == format_state::upgradable)
+        return error{errc::unknown_format, opts.path + " is in an older store format than " +
+                                               std::to_string(store_format_version) +
+                                               " (opening it read-write once upgrades it)"};
       for (const auto name : cf_names)
         if (std::find(names.begin(), names.end(), name) == names.end())
           return error{errc::unknown_format, opts.path + " lacks the column family " + std::string{name} +
@@ -1118,6 +1179,7 @@ result<std::unique_ptr<event_store>> event_store::open(const options& opts) {
     const auto open_read_write = [&]() -> result<std::unique_ptr<event_store>> {
       std::vector<std::string> names;
       bool finish_creation = *kind == path_kind::new_database;
+      bool upgrade = false;
       if (*kind == path_kind::existing_database) {
         // A CURRENT that names no readable MANIFEST is not a database; a failing disk is an I/O error.
         if (const auto s = rocksdb::DB::ListColumnFamilies(t.db, opts.path, &names); !s.ok())
@@ -1143,12 +1205,13 @@ result<std::unique_ptr<event_store>> event_store::open(const options& opts) {
             return error{errc::not_a_database, opts.path + " is a RocksDB database but not a cairn store"};
           finish_creation = true;
         }
+        upgrade = *format == format_state::upgradable;
         if (all_ours_present) {
           auto p = std::make_unique<impl>();
           p->d.db = std::exchange(probe.db, nullptr);
           p->d.handles = std::move(probe.handles);
           p->d.names = std::move(probe.names);
-          return finish(std::move(p), finish_creation);
+          return finish(std::move(p), finish_creation, upgrade);
         }
         probe.close();
       }
@@ -1158,7 +1221,7 @@ result<std::unique_ptr<event_store>> event_store::open(const options& opts) {
       auto p = std::make_unique<impl>();
       if (auto st = open_database(p->d, t, opts.path, *kind == path_kind::new_database, names, false); !st)
         return st.error();
-      return finish(std::move(p), finish_creation);
+      return finish(std::move(p), finish_creation, upgrade);
     };
     auto opened = open_read_write();
     // A lock held by another process means that it is creating the database: its files are not ours to remove.
@@ -1265,7 +1328,16 @@ result<std::optional<std::string>> event_store::projection_value(std::string_vie
 
 result<std::vector<std::pair<std::string, std::string>>>
 event_store::scan_projection(std::string_view prefix, std::string_view after_key, std::size_t max_count) const {
-  return impl_->guarded_read("projection keys", [&] { return impl_->scan_projection(prefix, after_key, max_count); });
+  return impl_->guarded_read("projection keys", [&] {
+    return impl_->scan_keys(projections_cf, "projection", prefix, after_key, max_count);
+  });
+}
+
+result<std::vector<std::pair<std::string, std::string>>>
+event_store::scan_runtime(std::string_view prefix, std::string_view after_key, std::size_t max_count) const {
+  return impl_->guarded_read("runtime keys", [&] {
+    return impl_->scan_keys(runtime_cf, "runtime", prefix, after_key, max_count);
+  });
 }
 
 result<std::vector<stream_head>> event_store::list_streams(std::string_view after_stream,

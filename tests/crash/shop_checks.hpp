@@ -93,10 +93,16 @@ bool eventually(Predicate p, std::chrono::seconds limit) {
   return false;
 }
 
-/// Rebuilds a read model from the global log with its own handler, in memory.
-template <class Handler>
-std::map<std::string, std::string> rebuild(const store::event_store& s, std::string_view name, Handler handler) {
+/// Rebuilds a read model of aggregate type A's events from the global log in memory, with the handlers that
+/// `make_handlers(model)` returns (they may read the model as committed). An event that does not decode is a
+/// failure.
+template <aggregate A, class MakeHandlers>
+std::map<std::string, std::string> rebuild(const store::event_store& s, std::string_view name,
+                                           MakeHandlers make_handlers, std::vector<std::string>& failures) {
   std::map<std::string, std::string> model;
+  auto handlers = make_handlers(model);
+  const store::event_codec<typename A::event> codec; // the shop registers no upcasters
+  typed_events<A> events{codec};
   auto prefix = std::string{name} + "/";
   for (std::uint64_t from = 1;;) {
     auto chunk = s.read_log(from, 4096);
@@ -104,7 +110,8 @@ std::map<std::string, std::string> rebuild(const store::event_store& s, std::str
       return model;
     for (const auto& e : *chunk) {
       projection_writer w{prefix};
-      handler(e, w, model);
+      if (auto st = events.dispatch(e, handlers, w); !st)
+        failures.push_back("rebuild of " + std::string{name} + ": " + st.error().to_string());
       for (auto& put : w.take()) {
         auto key = put.key.substr(prefix.size());
         if (put.value)
@@ -130,7 +137,7 @@ inline std::vector<std::string> verify(const runtime_config& cfg, std::uint64_t&
     return failures;
   }
   auto settled = [&] {
-    auto open = rt.store().scan_projection("cairn.open-process/", "", 1);
+    auto open = rt.store().scan_runtime("open-process/", "", 1);
     if (!open || !open->empty())
       return false;
     for (const auto& s : rt.subscriptions())
@@ -185,19 +192,19 @@ inline std::vector<std::string> verify(const runtime_config& cfg, std::uint64_t&
            std::to_string(initial_stock - confirmed_quantity[product_id(i)]));
   }
 
-  auto orders_model = rebuild(rt.store(), shop::orders_by_customer,
-                              [](const store::stored_event& e, projection_writer& w, auto&) {
-                                shop::project_orders_by_customer(e, w);
-                              });
+  auto orders_model = rebuild<orders::order>(
+    rt.store(), shop::orders_by_customer, [](auto&) { return shop::orders_by_customer_projection{}; }, failures);
   if (orders_model != shop::read_model(rt.store(), shop::orders_by_customer))
     fail("orders_by_customer differs from a rebuild from the log");
-  auto stock_model = rebuild(rt.store(), shop::stock_levels,
-                             [](const store::stored_event& e, projection_writer& w, auto& model) {
-                               shop::project_stock_levels(e, w, [&](std::string_view key) -> std::optional<std::string> {
-                                 auto i = model.find(std::string{key});
-                                 return i == model.end() ? std::nullopt : std::optional{i->second};
-                               });
-                             });
+  auto stock_model = rebuild<inventory::product>(
+    rt.store(), shop::stock_levels,
+    [](const std::map<std::string, std::string>& model) {
+      return shop::stock_levels_projection{[&model](std::string_view key) -> std::optional<std::string> {
+        auto i = model.find(std::string{key});
+        return i == model.end() ? std::nullopt : std::optional{i->second};
+      }};
+    },
+    failures);
   if (stock_model != shop::read_model(rt.store(), shop::stock_levels))
     fail("stock_levels differs from a rebuild from the log");
   return failures;

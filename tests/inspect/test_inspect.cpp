@@ -169,7 +169,7 @@ TEST_CASE("cairn-inspect shows streams, events, the log, subscriptions and sizes
         nlohmann::json({{"subscriber", "order-summary"}, {"position", 2}, {"lag", 4}}));
 
   const auto sizes = inspect_json(dir, at + "sizes");
-  REQUIRE(sizes["column_families"].size() == 8);
+  REQUIRE(sizes["column_families"].size() == 9);
   CHECK(sizes["column_families"][0]["name"] == "default");
   CHECK(sizes["column_families"][1]["name"] == "streams");
   // Reopened read-only, the events are in the memtable replayed from the WAL or in SST files.
@@ -249,7 +249,7 @@ TEST_CASE("cairn-inspect fails clearly on a bad folder and changes nothing") {
       std::vector<rocksdb::ColumnFamilyHandle*> handles;
       rocksdb::DB* raw = nullptr;
       REQUIRE(rocksdb::DB::Open(rocksdb::DBOptions{}, db, descriptors, &handles, &raw).ok());
-      REQUIRE(raw->Put(rocksdb::WriteOptions{}, "cairn.format", std::string{"\0\0\0\x02", 4}).ok());
+      REQUIRE(raw->Put(rocksdb::WriteOptions{}, "cairn.format", std::string{"\0\0\0\x03", 4}).ok());
       for (auto* h : handles)
         static_cast<void>(raw->DestroyColumnFamilyHandle(h));
       delete raw;
@@ -258,7 +258,7 @@ TEST_CASE("cairn-inspect fails clearly on a bad folder and changes nothing") {
     const auto r = inspect(dir, "--data-dir " + db + " streams");
     CHECK(r.exit_code == 1);
     CHECK(r.err.find("unknown_format") != std::string::npos);
-    CHECK(r.err.find("store format 2") != std::string::npos);
+    CHECK(r.err.find("store format 3") != std::string::npos);
     CHECK(snapshot_folder(db) == before);
   }
   SECTION("bad arguments") {

@@ -617,7 +617,7 @@ TEST_CASE("store/event_store: open errors", "[store][event_store]") {
     open_store(o.path).reset();
     {
       raw_db raw{o.path};
-      CHECK(raw.get("default", "cairn.format") == std::string("\0\0\0\x01", 4));
+      CHECK(raw.get("default", "cairn.format") == std::string("\0\0\0\x02", 4));
       raw.put("default", "cairn.format", std::string("\0\0\0\x63", 4));
     }
     auto s = event_store::open(o);
@@ -675,6 +675,99 @@ TEST_CASE("store/event_store: open errors", "[store][event_store]") {
     CHECK(s.error().code() == errc::locked);
     CHECK(event_store::open(o));
   }
+}
+
+namespace {
+
+using entries = std::vector<std::pair<std::string, std::string>>;
+
+entries all_runtime_keys(const event_store& s) {
+  auto page = s.scan_runtime("", "", 100);
+  REQUIRE(page);
+  return *page;
+}
+
+entries all_projection_keys(const event_store& s) {
+  auto page = s.scan_projection("", "", 100);
+  REQUIRE(page);
+  return *page;
+}
+
+} // namespace
+
+TEST_CASE("store/event_store: the runtime's keys are a key space of their own, apart from every projection's",
+          "[store][event_store][runtime_keys]") {
+  temp_dir dir;
+  {
+    auto s = open_store(dir.path().string());
+    // The same key in both spaces: neither write touches the other.
+    auto r = req("pm-1", 0, 1);
+    r.runtime_puts = {runtime_put{"open-process/pm-1", std::string{}}};
+    r.puts = {projection_put{"open-process/pm-1", std::string{"a projection's"}}};
+    REQUIRE(s->append(r));
+    append_request erase_projection;
+    erase_projection.puts = {projection_put{"open-process/pm-1", std::nullopt}};
+    REQUIRE(s->append(erase_projection));
+    CHECK(all_runtime_keys(*s) == entries{{"open-process/pm-1", ""}});
+    CHECK(all_projection_keys(*s).empty());
+    // Runtime puts alone need no stream, and a later write of a key wins, as for projection puts.
+    append_request runtime_only;
+    runtime_only.runtime_puts = {runtime_put{"open-process/pm-2", std::string{"x"}},
+                                 runtime_put{"open-process/pm-1", std::nullopt},
+                                 runtime_put{"open-process/pm-2", std::string{"y"}}};
+    REQUIRE(s->append(runtime_only));
+    append_request empty_key;
+    empty_key.runtime_puts = {runtime_put{"", std::string{}}};
+    CHECK(s->append(empty_key).error().code() == errc::invalid_argument);
+  }
+  auto s = open_store(dir.path().string());
+  CHECK(all_runtime_keys(*s) == entries{{"open-process/pm-2", "y"}});
+  CHECK(all_projection_keys(*s).empty());
+  auto page = s->scan_runtime("open-process/", "open-process/pm-2", 10);
+  REQUIRE(page);
+  CHECK(page->empty());
+}
+
+TEST_CASE("store/event_store: a format-1 store is upgraded by a read-write open and refused by a read-only one",
+          "[store][event_store][runtime_keys]") {
+  temp_dir dir;
+  const std::string path = dir.path().string();
+  {
+    auto s = open_store(path);
+    auto r = req("order_fulfillment-f-1", 0, 2);
+    r.puts = {projection_put{"orders/x", std::string{"1"}}};
+    REQUIRE(s->append(r));
+  }
+  {
+    // Make it a format-1 store as that format left it: no runtime column family, an open-process marker among the
+    // projections' keys.
+    raw_db raw{path};
+    REQUIRE(raw.db->DropColumnFamily(raw.cf("runtime")).ok());
+    raw.put("projections", "cairn.open-process/order_fulfillment-f-1", "");
+    raw.put("default", "cairn.format", std::string("\0\0\0\x01", 4));
+  }
+  options read_only;
+  read_only.path = path;
+  read_only.read_only = true;
+  auto refused = event_store::open(read_only);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code() == errc::unknown_format);
+  CHECK_THAT(refused.error().message(), Catch::Contains("opening it read-write once upgrades it"));
+  {
+    auto s = open_store(path);
+    CHECK(all_runtime_keys(*s) == entries{{"open-process/order_fulfillment-f-1", ""}});
+    CHECK(all_projection_keys(*s) == entries{{"orders/x", "1"}});
+    auto events = s->read_stream("order_fulfillment-f-1", 1, 10);
+    REQUIRE(events);
+    CHECK(events->size() == 2);
+  }
+  {
+    raw_db raw{path};
+    CHECK(raw.get("default", "cairn.format") == std::string("\0\0\0\x02", 4));
+  }
+  auto s = event_store::open(read_only);
+  REQUIRE(s);
+  CHECK(all_runtime_keys(**s) == entries{{"open-process/order_fulfillment-f-1", ""}});
 }
 
 TEST_CASE("store/event_store: corrupt stored values are corrupt_data naming what is broken",

@@ -286,9 +286,10 @@ TEST_CASE("store/projection_state: a store created before causations and project
     rocksdb::DB* db = nullptr;
     REQUIRE(rocksdb::DB::Open(rocksdb::DBOptions{}, path, descriptors, &handles, &db).ok());
     for (auto* h : handles) {
-      if (h->GetName() == "causations" || h->GetName() == "projections")
+      if (h->GetName() == "causations" || h->GetName() == "projections" || h->GetName() == "runtime")
         REQUIRE(db->DropColumnFamily(h).ok());
     }
+    REQUIRE(db->Put(rocksdb::WriteOptions{}, "cairn.format", std::string("\0\0\0\x01", 4)).ok());
     for (auto* h : handles)
       REQUIRE(db->DestroyColumnFamilyHandle(h).ok());
     delete db;
@@ -307,7 +308,7 @@ TEST_CASE("store/projection_state: a store created before causations and project
   }
   std::vector<std::string> names;
   REQUIRE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions{}, path, &names).ok());
-  CHECK(names.size() == 8);
+  CHECK(names.size() == 9);
   auto s = open_store(path);
   CHECK(s->causation("a", "p")->value().version == 1);
   CHECK(value_of(*s, "p/a") == "1");

@@ -40,6 +40,7 @@
 #include <cairn/runtime/detail/subscription_actor.hpp>
 #include <cairn/runtime/expect_version.hpp>
 #include <cairn/runtime/subscription.hpp>
+#include <cairn/runtime/typed_events.hpp>
 #include <cairn/working_copy.hpp>
 #include <cairn/store/result.hpp>
 
@@ -407,6 +408,47 @@ public:
   /// Adds a subscriber whose effects are elsewhere: at least once, the event's position is its idempotency key.
   command_result add_subscriber(std::string name, subscriber_handler handler);
 
+  /// Typed projection over the events of aggregate types `A, More...` (see typed_events.hpp): `handlers` has one
+  /// call operator per event type it cares about, `(const E&, const event_meta&, projection_writer&)` or
+  /// `(const E&, projection_writer&)`, e.g. a cairn::handlers of lambdas. Events reach it decoded with each type's
+  /// registered codec (upcast); other events are skipped. An event that cannot be decoded fails the chunk, which
+  /// is handled again later (never skipped). Register the aggregate types and their upcasters first.
+  template <aggregate A, aggregate... More, class Handlers>
+  command_result add_projection(std::string name, Handlers handlers) {
+    static_assert(typed_events<A, More...>::template handles_any<Handlers, projection_writer>,
+                  "no handler takes an event of these aggregate types as (const E&, [const event_meta&,] "
+                  "projection_writer&)");
+    return add_projection(std::move(name), [events = typed_events_of<A, More...>(), h = std::move(handlers)](
+                                             const store::stored_event& e, projection_writer& w) mutable {
+      dispatch_or_throw(events, e, h, w);
+    });
+  }
+
+  /// Typed subscriber (at least once): handlers `(const E&, const event_meta&)` or `(const E&)`; as the typed
+  /// add_projection otherwise.
+  template <aggregate A, aggregate... More, class Handlers>
+  command_result add_subscriber(std::string name, Handlers handlers) {
+    static_assert(typed_events<A, More...>::template handles_any<Handlers>,
+                  "no handler takes an event of these aggregate types as (const E&[, const event_meta&])");
+    return add_subscriber(std::move(name), [events = typed_events_of<A, More...>(),
+                                            h = std::move(handlers)](const store::stored_event& e) mutable {
+      dispatch_or_throw(events, e, h);
+    });
+  }
+
+  /// Typed policy: handlers `(const E&, const event_meta&, policy_actions&)` or `(const E&, policy_actions&)`;
+  /// as the typed add_projection otherwise.
+  template <aggregate A, aggregate... More, class Handlers>
+  command_result add_policy(std::string name, Handlers handlers) {
+    static_assert(typed_events<A, More...>::template handles_any<Handlers, policy_actions>,
+                  "no handler takes an event of these aggregate types as (const E&, [const event_meta&,] "
+                  "policy_actions&)");
+    return add_policy(std::move(name), [events = typed_events_of<A, More...>(), h = std::move(handlers)](
+                                         const store::stored_event& e, policy_actions& out) mutable {
+      dispatch_or_throw(events, e, h, out);
+    });
+  }
+
   /// Every subscription's position, lag and state.
   std::vector<subscription_status> subscriptions() const;
 
@@ -600,13 +642,25 @@ private:
     return unregistered;
   }
 
+  /// The typed events of `As...`, decoded with their registered codecs (or codecs without upcasters).
+  template <aggregate... As>
+  typed_events<As...> typed_events_of() {
+    return typed_events<As...>{input_codec<As>()...};
+  }
+
+  template <class Events, class Handlers, class... Extra>
+  static void dispatch_or_throw(Events& events, const store::stored_event& e, Handlers& h, Extra&... extra) {
+    if (auto st = events.dispatch(e, h, extra...); !st)
+      throw std::runtime_error{st.error().to_string()}; // caught by the subscription: retried, not skipped
+  }
+
   /// Activates every instance of P that has commands due (after a crash, nothing else would).
   template <process_manager P>
   void resume_open_processes() {
     auto prefix = std::string{detail::open_process_prefix} + stream_prefix(P::type_name);
     std::string after;
     for (;;) {
-      auto page = core_->store->scan_projection(prefix, after, 1024);
+      auto page = core_->store->scan_runtime(prefix, after, 1024);
       if (!page || page->empty())
         return;
       for (const auto& [key, value] : *page)

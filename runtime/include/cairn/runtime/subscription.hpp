@@ -34,23 +34,27 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace cairn {
 
-/// Collects a projection's writes for the events of one chunk; committed with the tracked position.
+/// Collects a projection's writes for the events of one chunk; committed with the tracked position. The pending
+/// writes are indexed by key, so that get() costs one lookup however many writes the chunk holds; a key written
+/// again in the same chunk keeps one pending write, its last (last write wins, as applying them in order would).
 class projection_writer {
 public:
   explicit projection_writer(std::string prefix) : prefix_(std::move(prefix)) {}
 
   /// Sets `key` (within this projection's key space) to `value`.
   void put(std::string_view key, std::string value) {
-    puts_.push_back(store::projection_put{full_key(key), std::move(value)});
+    write(key, std::move(value));
   }
 
   /// Removes `key`.
   void erase(std::string_view key) {
-    puts_.push_back(store::projection_put{full_key(key), std::nullopt});
+    write(key, std::nullopt);
   }
 
   /// The value as this chunk left it, else as committed (nullopt when absent).
@@ -60,11 +64,15 @@ public:
   std::optional<std::string> get(std::string_view key,
                                  const std::function<std::optional<std::string>(std::string_view)>& committed) const;
 
+  /// The chunk's writes (one per key written), leaving the writer empty for the next chunk.
   std::vector<store::projection_put> take() {
+    pending_.clear();
     return std::exchange(puts_, {});
   }
 
 private:
+  void write(std::string_view key, std::optional<std::string> value);
+
   std::string full_key(std::string_view key) const {
     std::string k;
     k.reserve(prefix_.size() + key.size());
@@ -74,6 +82,8 @@ private:
 
   std::string prefix_;
   std::vector<store::projection_put> puts_;
+  /// Full key -> its write in puts_.
+  std::unordered_map<std::string, std::size_t> pending_;
 };
 
 /// Handles one committed event of a projection kept in cairn's store.

@@ -41,8 +41,9 @@ class Env;
 
 namespace cairn::store {
 
-/// The on-disk format this build writes and reads; kept in the database.
-inline constexpr std::uint32_t store_format_version = 1;
+/// The on-disk format this build writes and reads; kept in the database. Format 2 added the runtime's own key
+/// space (runtime_put); a read-write open upgrades a format-1 store (see docs/store.md).
+inline constexpr std::uint32_t store_format_version = 2;
 
 /// Limits that keep one request bounded; larger requests are errc::invalid_argument.
 inline constexpr std::size_t max_stream_name_bytes = 256;
@@ -65,8 +66,8 @@ struct options {
   bool create_if_missing = true;
   /// Opens an existing store without writing anything and without taking RocksDB's lock, so that tools can look
   /// into a store whose process is down or still running (they see it as of the open). Appends and flush() then
-  /// answer errc::invalid_argument. A store lacking one of the column families of format 1 is errc::unknown_format
-  /// (a read-write open adds them).
+  /// answer errc::invalid_argument. A store lacking one of the column families of format 2 (a format-1 store) is
+  /// errc::unknown_format (a read-write open upgrades it).
   bool read_only = false;
   rocksdb::Env* env = nullptr;              ///< nullptr: the default Env (tests pass a fault-injecting one)
   std::size_t block_cache_bytes = 64u << 20;
@@ -128,6 +129,10 @@ struct projection_put {
   friend bool operator==(const projection_put&, const projection_put&) = default;
 };
 
+/// A change to one of the runtime's own keys (e.g. the marker of a process with commands due). They live in a key
+/// space of their own, apart from the projections', so that no projection can read, scan or overwrite them.
+using runtime_put = projection_put;
+
 /// One command's events for one stream, and what goes into the same batch.
 struct append_request {
   std::string stream;                 ///< empty only for an append of a tracking record and/or projection puts
@@ -137,6 +142,7 @@ struct append_request {
   std::optional<tracking_record> tracking;
   std::optional<causation_record> causation{}; ///< needs a stream; a rejection (accepted false) has no events
   std::vector<projection_put> puts{};          ///< applied in order (the last put of a key wins)
+  std::vector<runtime_put> runtime_puts{};     ///< the same, in the runtime's key space
 };
 
 /// What a committed append became.
@@ -232,6 +238,11 @@ public:
   result<std::vector<std::pair<std::string, std::string>>> scan_projection(std::string_view prefix,
                                                                            std::string_view after_key,
                                                                            std::size_t max_count) const;
+
+  /// The runtime's keys that start with `prefix`, as scan_projection() pages through the projections' keys.
+  result<std::vector<std::pair<std::string, std::string>>> scan_runtime(std::string_view prefix,
+                                                                        std::string_view after_key,
+                                                                        std::size_t max_count) const;
 
   /// Up to `max_count` streams whose names sort strictly after `after_stream` (empty: from the first), with their
   /// head versions, in name order (bytewise). An empty vector means the end. Meant for tools (cairn-inspect).

@@ -50,9 +50,11 @@ struct outgoing_of_t<P> {
 template <class A>
 using outgoing_of = typename outgoing_of_t<A>::type;
 
-/// Key of the marker that a process instance has commands due: kept in the same batch as its events, scanned at
-/// start so that a process interrupted by a crash is resumed without waiting for a new input.
-inline constexpr std::string_view open_process_prefix = "cairn.open-process/";
+/// Key of the marker that a process instance has commands due: kept in the same batch as its events, in the
+/// store's runtime key space (store::runtime_put, apart from every projection's keys), scanned at start so that a
+/// process interrupted by a crash is resumed without waiting for a new input. The store's upgrade from format 1
+/// moves the markers of that format here under the same prefix.
+inline constexpr std::string_view open_process_prefix = "open-process/";
 
 /// Everything the runtime keeps for one registered aggregate type.
 template <aggregate A>
@@ -534,9 +536,9 @@ private:
       mirror_new_outbox();
       auto marker = std::string{open_process_prefix} + append.stream;
       if (outbox_.due.empty())
-        append.puts.push_back(store::projection_put{std::move(marker), std::nullopt});
+        append.runtime_puts.push_back(store::runtime_put{std::move(marker), std::nullopt});
       else
-        append.puts.push_back(store::projection_put{std::move(marker), std::string{}});
+        append.runtime_puts.push_back(store::runtime_put{std::move(marker), std::string{}});
     }
     pending_snapshot_ = false;
     if constexpr (snapshottable<A>) {
