@@ -278,12 +278,14 @@ workload<account> accounts_workload(const bench_options& opt) {
   return w;
 }
 
-/// The event types of each transfer's stream, in order, for the way it must end.
+/// The event types of each transfer's stream, in order, for the way it must end: each step's answer is recorded
+/// (step_answered) with the events it causes.
 std::vector<std::string_view> expected_stream(std::uint64_t n) {
+  constexpr auto answered = step_answered<transfer>::event_type;
   if (refunded_by_design(n))
-    return {transfers::transfer_started::event_type, transfers::debit_accepted::event_type,
-            transfers::credit_refused::event_type, transfers::refund_accepted::event_type};
-  return {transfers::transfer_started::event_type, transfers::debit_accepted::event_type,
+    return {transfers::transfer_started::event_type, answered, transfers::debit_accepted::event_type, answered,
+            transfers::credit_refused::event_type, answered, transfers::refund_accepted::event_type};
+  return {transfers::transfer_started::event_type, answered, transfers::debit_accepted::event_type, answered,
           transfers::credit_accepted::event_type};
 }
 

@@ -2,7 +2,7 @@
 // an inspector, which encodes and decodes commands, events and snapshots through their inspect() overloads.
 //
 // The codec accepts only the field types cairn allows in messages and snapshots (std::string, integers, bool,
-// enums, and through their own inspect(): cairn::money, structs and std::vectors of them). A message with any
+// enums, and through their own inspect(): cairn::money, structs, std::vectors and std::variants of them). A message with any
 // other field type, or an inspect() that forgets a field, fails these tests; a CAF-only construct would not
 // compile.
 //
@@ -32,6 +32,12 @@ inline constexpr bool is_vector_v = false;
 
 template <class T, class Alloc>
 inline constexpr bool is_vector_v<std::vector<T, Alloc>> = true;
+
+template <class T>
+inline constexpr bool is_variant_v = false;
+
+template <class... Ts>
+inline constexpr bool is_variant_v<std::variant<Ts...>> = true;
 
 template <class Inspector, class T>
 concept inspectable_by = requires(Inspector& f, T& x) { inspect(f, x); };
@@ -63,6 +69,9 @@ private:
       tokens.push_back(std::to_string(x.size()));
       for (auto& element : x)
         write(element);
+    } else if constexpr (is_variant_v<T>) {
+      tokens.push_back(std::to_string(x.index()));
+      std::visit([this](auto& alternative) { write(alternative); }, x);
     } else {
       static_assert(inspectable_by<token_writer, T>, "a field type cairn does not allow, or without inspect()");
       inspect(*this, x);
@@ -119,10 +128,22 @@ private:
         if (!read(element))
           return false;
       return true;
+    } else if constexpr (is_variant_v<T>) {
+      std::size_t index = 0;
+      if (!read(index))
+        return false;
+      return read_alternative(x, index, std::make_index_sequence<std::variant_size_v<T>>{});
     } else {
       static_assert(inspectable_by<token_reader, T>, "a field type cairn does not allow, or without inspect()");
       return static_cast<bool>(inspect(*this, x));
     }
+  }
+
+  template <class V, std::size_t... Is>
+  bool read_alternative(V& x, std::size_t index, std::index_sequence<Is...>) {
+    bool ok = false;
+    ((index == Is ? (x.template emplace<Is>(), ok = read(std::get<Is>(x))) : false), ...);
+    return ok;
   }
 
   template <class T>

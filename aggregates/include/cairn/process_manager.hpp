@@ -20,6 +20,10 @@
 //     that records a sent command's result in the instance (accepted, or refused with the target's message). The
 //     instance must accept it idempotently: a result for a step already recorded records nothing.
 //
+// This is the runtime's contract. To write a saga, derive from cairn::saga (saga.hpp), which provides the outbox,
+// the step numbers, result_command and the recording of answers, so that a saga declares only what it sends and
+// how it reacts to the answers.
+//
 // Compensation is ordinary domain logic: a refused step makes the state put compensating commands in the outbox.
 //
 // Thread-safety: as aggregate.hpp.

@@ -36,11 +36,7 @@ std::string_view to_string(transfer_status status) noexcept {
   return "unknown";
 }
 
-transfer::command transfer::result_command(std::uint64_t step, bool accepted, std::string_view message) {
-  return record_result{step, accepted, std::string{message}};
-}
-
-bool transfer::took_effect(const record_result& result, accounts::transfer_step step) const {
+bool transfer::took_effect(const saga_result& result, accounts::transfer_step step) const {
   if (result.accepted)
     return true;
   // The account's answer to a step it already applied (see account.hpp): the step did take effect.
@@ -65,40 +61,22 @@ decision<event> transfer::handle(const start_transfer& cmd) const {
   return event{transfer_started{cmd.transfer_id, cmd.from, cmd.to, cmd.amount}};
 }
 
-decision<event> transfer::handle(const record_result& cmd) const {
-  if (!started_)
-    return reject("transfer does not exist");
-  if (cmd.step != due_step_)
-    return std::vector<event>{}; // unknown, or already recorded: a repeat records nothing
-  switch (cmd.step) {
-    case debit_step:
-      if (took_effect(cmd, accounts::transfer_step::debit))
-        return event{debit_accepted{}};
-      return event{debit_refused{refusal("debit", from_, cmd.message)}};
-    case credit_step:
-      if (took_effect(cmd, accounts::transfer_step::credit))
-        return event{credit_accepted{}};
-      return event{credit_refused{refusal("credit", to_, cmd.message)}};
-    case refund_step:
-      if (took_effect(cmd, accounts::transfer_step::refund))
-        return event{refund_accepted{}};
-      return event{refund_refused{refusal("refund", from_, cmd.message)}};
-    default:
-      return std::vector<event>{};
-  }
+std::vector<event> transfer::on_result(const accounts::debit&, const saga_result& answer) const {
+  if (took_effect(answer, accounts::transfer_step::debit))
+    return {debit_accepted{}};
+  return {debit_refused{refusal("debit", from_, answer.message)}};
 }
 
-std::vector<outgoing_command<transfer::outgoing>> transfer::outbox() const {
-  switch (due_step_) {
-    case debit_step:
-      return {{debit_step, from_, accounts::debit{transfer_id_, amount_}}};
-    case credit_step:
-      return {{credit_step, to_, accounts::credit{transfer_id_, amount_}}};
-    case refund_step:
-      return {{refund_step, from_, accounts::refund{transfer_id_, amount_}}};
-    default:
-      return {};
-  }
+std::vector<event> transfer::on_result(const accounts::credit&, const saga_result& answer) const {
+  if (took_effect(answer, accounts::transfer_step::credit))
+    return {credit_accepted{}};
+  return {credit_refused{refusal("credit", to_, answer.message)}};
+}
+
+std::vector<event> transfer::on_result(const accounts::refund&, const saga_result& answer) const {
+  if (took_effect(answer, accounts::transfer_step::refund))
+    return {refund_accepted{}};
+  return {refund_refused{refusal("refund", from_, answer.message)}};
 }
 
 void transfer::apply(const transfer_started& e) {
@@ -108,39 +86,35 @@ void transfer::apply(const transfer_started& e) {
   to_ = e.to;
   amount_ = e.amount;
   status_ = transfer_status::pending;
-  due_step_ = debit_step;
+  send(from_, accounts::debit{transfer_id_, amount_});
 }
 
 void transfer::apply(const debit_accepted&) {
-  due_step_ = credit_step;
+  send(to_, accounts::credit{transfer_id_, amount_});
 }
 
 void transfer::apply(const debit_refused& e) {
   add_reason(reason_, e.reason);
   status_ = transfer_status::failed;
-  due_step_ = 0;
 }
 
 void transfer::apply(const credit_accepted&) {
   status_ = transfer_status::completed;
-  due_step_ = 0;
 }
 
 void transfer::apply(const credit_refused& e) {
   add_reason(reason_, e.reason);
-  due_step_ = refund_step;
+  send(from_, accounts::refund{transfer_id_, amount_});
 }
 
 void transfer::apply(const refund_accepted&) {
   status_ = transfer_status::compensated;
-  due_step_ = 0;
 }
 
 void transfer::apply(const refund_refused& e) {
   add_reason(reason_, e.reason);
   status_ = transfer_status::failed;
   stranded_ = true;
-  due_step_ = 0;
 }
 
 } // namespace cairn::domains::transfers

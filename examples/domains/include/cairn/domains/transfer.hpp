@@ -9,8 +9,9 @@
 //   step 2  credit{transfer_id, amount} to `to`     refused -> step 3 (compensate)           accepted -> completed
 //   step 3  refund{transfer_id, amount} to `from`   refused -> failed, the money is stranded accepted -> compensated
 //
-// A step is refused, for instance, when the account is closed or does not exist (the runtime answers not_found,
-// which reaches record_result as a refusal). A refusal saying that the account already processed this step of this
+// The saga is run by the framework (saga.hpp): it numbers the steps in the order they are sent, which gives the
+// numbers above. A step is refused, for instance, when the account is closed or does not exist (the runtime
+// answers not_found, which reaches on_result as a refusal). A refusal saying that the account already processed this step of this
 // transfer ("transfer 'T' already processed (debit)") is taken as acceptance: the step took effect earlier.
 //
 // Thread-safety: plain values and one aggregate type without synchronisation; an instance belongs to one thread
@@ -20,7 +21,7 @@
 #include <cairn/aggregate.hpp>
 #include <cairn/domains/account.hpp>
 #include <cairn/money.hpp>
-#include <cairn/process_manager.hpp>
+#include <cairn/saga.hpp>
 
 #include <cstdint>
 #include <string>
@@ -60,23 +61,9 @@ struct start_transfer {
   friend bool operator==(const start_transfer&, const start_transfer&) = default;
 };
 
-/// Records the answer to a step the saga sent (see result_command).
-struct record_result {
-  std::uint64_t step = 0;
-  bool accepted = false;
-  std::string message;
-
-  friend bool operator==(const record_result&, const record_result&) = default;
-};
-
 template <class Inspector>
 auto inspect(Inspector& f, start_transfer& x) {
   return f(x.transfer_id, x.from, x.to, x.amount);
-}
-
-template <class Inspector>
-auto inspect(Inspector& f, record_result& x) {
-  return f(x.step, x.accepted, x.message);
 }
 
 // ---- events ----
@@ -187,22 +174,26 @@ auto inspect(Inspector& f, refund_refused& x) {
 ///
 /// After the transfer ends, a result is accepted and records nothing (it can only be a repeat), and start_transfer
 /// is rejected. The saga is never discarded, so that a late repeated result is not refused by the runtime.
-class transfer {
+class transfer : public saga<transfer, std::variant<accounts::debit, accounts::credit, accounts::refund>> {
 public:
-  using command = std::variant<start_transfer, record_result>;
+  using command = std::variant<start_transfer, saga_result>;
   using event = std::variant<transfer_started, debit_accepted, debit_refused, credit_accepted, credit_refused,
-                             refund_accepted, refund_refused>;
+                             refund_accepted, refund_refused, step_answered<transfer>>;
   using inputs = std::tuple<>;
-  using outgoing = std::variant<accounts::debit, accounts::credit, accounts::refund>;
 
   static constexpr std::string_view type_name = "transfer";
-  static constexpr std::uint32_t snapshot_version = 1;
+  /// 2: the outbox is the framework's (saga.hpp).
+  static constexpr std::uint32_t snapshot_version = 2;
 
-  /// The command recording a step's answer.
-  static command result_command(std::uint64_t step, bool accepted, std::string_view message);
+  using saga::apply;
+  using saga::handle;
 
   decision<event> handle(const start_transfer& cmd) const;
-  decision<event> handle(const record_result& cmd) const;
+
+  /// What the answer to each step causes.
+  std::vector<event> on_result(const accounts::debit& sent, const saga_result& answer) const;
+  std::vector<event> on_result(const accounts::credit& sent, const saga_result& answer) const;
+  std::vector<event> on_result(const accounts::refund& sent, const saga_result& answer) const;
 
   void apply(const transfer_started& e);
   void apply(const debit_accepted& e);
@@ -211,9 +202,6 @@ public:
   void apply(const credit_refused& e);
   void apply(const refund_accepted& e);
   void apply(const refund_refused& e);
-
-  /// The command due: the current step's, or none once the transfer has ended.
-  std::vector<outgoing_command<outgoing>> outbox() const;
 
   /// True once started; the other views mean something only then.
   bool started() const noexcept {
@@ -242,7 +230,7 @@ public:
 
   /// The step whose answer is awaited (debit_step, credit_step or refund_step); 0 once the transfer has ended.
   std::uint64_t due_step() const noexcept {
-    return due_step_;
+    return saga_state().first_due();
   }
 
   /// Each refusal so far, joined by "; ": why the transfer failed, or is being or was compensated. Empty while
@@ -261,12 +249,12 @@ public:
 
   template <class Inspector>
   friend auto inspect(Inspector& f, transfer& x) {
-    return f(x.started_, x.transfer_id_, x.from_, x.to_, x.amount_, x.status_, x.due_step_, x.reason_,
+    return f(x.saga_state(), x.started_, x.transfer_id_, x.from_, x.to_, x.amount_, x.status_, x.reason_,
              x.stranded_);
   }
 
 private:
-  bool took_effect(const record_result& result, accounts::transfer_step step) const;
+  bool took_effect(const saga_result& result, accounts::transfer_step step) const;
 
   bool started_ = false;
   std::string transfer_id_;
@@ -274,7 +262,6 @@ private:
   std::string to_;
   money amount_;
   transfer_status status_ = transfer_status::pending;
-  std::uint64_t due_step_ = 0;
   std::string reason_;
   bool stranded_ = false;
 };
