@@ -7,6 +7,8 @@
 #include <cairn/domains/order.hpp>
 #include <cairn/runtime/runtime.hpp>
 
+#include "wait_caught_up.hpp"
+
 #include <support/temp_dir.hpp>
 
 #include <catch2/catch.hpp>
@@ -20,6 +22,8 @@ using namespace cairn;
 using namespace cairn::domains;
 using orders::order;
 
+using test::wait_caught_up;
+
 namespace {
 
 runtime_config config_in(const test::temp_dir& dir) {
@@ -28,20 +32,6 @@ runtime_config config_in(const test::temp_dir& dir) {
   cfg.scheduler_threads = 2;
   cfg.durability = commit_mode::buffered;
   return cfg;
-}
-
-/// Waits until every subscription has processed everything committed.
-bool wait_caught_up(runtime& rt, std::chrono::seconds limit = std::chrono::seconds{30}) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    bool all = true;
-    for (const auto& s : rt.subscriptions())
-      all = all && s.position == rt.store().last_position();
-    if (all)
-      return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds{2});
-  }
-  return false;
 }
 
 /// Counts orders per customer: a projection kept in cairn's store.
