@@ -189,7 +189,9 @@ public:
         write(*x);
     } else if constexpr (detail::is_instance_of_v<V, std::variant>) {
       detail::put_varint(*out_, x.index());
-      std::visit([this](const auto& alt) { write(alt); }, x);
+      // A default capture: for an alternative that encodes to nothing (std::monostate) the lambda uses nothing,
+      // and clang warns about an unused [this].
+      std::visit([&](const auto& alt) { write(alt); }, x);
     } else if constexpr (detail::is_instance_of_v<V, std::pair> || detail::is_instance_of_v<V, std::tuple>) {
       // A default capture: for an empty tuple the lambda uses nothing, and clang warns about an unused [this].
       std::apply([&](const auto&... member) { (write(member), ...); }, x);
