@@ -224,12 +224,9 @@ public:
   template <aggregate A, class Command, std::invocable<const A&> View>
   command_reply<std::invoke_result_t<View, const A&>> execute(std::string_view id, Command command, View view) {
     using reply_type = command_reply<std::invoke_result_t<View, const A&>>;
-    auto promise = std::make_shared<std::promise<reply_type>>();
-    auto answer = promise->get_future();
-    send<A>(id, std::move(command), std::move(view), [promise](reply_type r) { promise->set_value(std::move(r)); });
-    if (answer.wait_for(answer_wait()) == std::future_status::ready)
-      return answer.get();
-    return reply_type{command_result::failure(command_errc::timeout, no_answer_message<A>(id)), std::nullopt};
+    return wait_for_answer<reply_type>(
+      [&](auto done) { send<A>(id, std::move(command), std::move(view), std::move(done)); },
+      [&] { return reply_type{command_result::failure(command_errc::timeout, no_answer_message<A>(id)), std::nullopt}; });
   }
 
   /// Sends a command to the registered type that takes it: `rt.send("o-1", add_line{...}, callback)`. When no
@@ -269,10 +266,9 @@ public:
   template <class Command>
     requires(!aggregate<Command>)
   command_result execute(std::string_view id, Command command) {
-    auto answer = ask(id, std::move(command));
-    if (answer.wait_for(answer_wait()) == std::future_status::ready)
-      return answer.get();
-    return command_result::failure(command_errc::timeout, no_answer_message("aggregate " + std::string{id}));
+    return wait_for_answer<command_result>(
+      [&](auto done) { send(id, std::move(command), std::move(done)); },
+      [&] { return command_result::failure(command_errc::timeout, no_answer_message("aggregate " + std::string{id})); });
   }
 
   /// Sends a command that expects the aggregate at `expected.version` (see expect_version.hpp): answered
@@ -300,10 +296,9 @@ public:
   template <aggregate A, class Command, class... Option>
     requires(sizeof...(Option) <= 1 && (std::same_as<Option, expect_version> && ...))
   command_result execute(std::string_view id, Command command, Option... option) {
-    auto answer = ask<A>(id, std::move(command), option...);
-    if (answer.wait_for(answer_wait()) == std::future_status::ready)
-      return answer.get();
-    return command_result::failure(command_errc::timeout, no_answer_message<A>(id));
+    return wait_for_answer<command_result>(
+      [&](auto done) { send<A>(id, std::move(command), option..., std::move(done)); },
+      [&] { return command_result::failure(command_errc::timeout, no_answer_message<A>(id)); });
   }
 
   /// Reads the committed state of an instance (never a pending one); `f` runs on the instance's actor with a
@@ -321,18 +316,18 @@ public:
   /// Blocking copy of the committed state.
   template <aggregate A>
   query_result<A> get(std::string_view id) {
-    // Shared with the callback: an answer that comes after this gave up must still find its promise.
-    auto promise = std::make_shared<std::promise<query_result<A>>>();
-    auto answer = promise->get_future();
-    query<A>(id, [promise](const aggregate_root<A>* root, const command_result& status) {
-      query_result<A> r{status, std::nullopt};
-      if (root != nullptr)
-        r.root = *root;
-      promise->set_value(std::move(r));
-    });
-    if (answer.wait_for(answer_wait()) == std::future_status::ready)
-      return answer.get();
-    return query_result<A>{command_result::failure(command_errc::timeout, no_answer_message<A>(id)), std::nullopt};
+    return wait_for_answer<query_result<A>>(
+      [&](auto done) {
+        query<A>(id, [done = std::move(done)](const aggregate_root<A>* root, const command_result& status) {
+          query_result<A> r{status, std::nullopt};
+          if (root != nullptr)
+            r.root = *root;
+          done(std::move(r));
+        });
+      },
+      [&] {
+        return query_result<A>{command_result::failure(command_errc::timeout, no_answer_message<A>(id)), std::nullopt};
+      });
   }
 
   /// Loads a working copy of an instance (see working_copy.hpp): its committed state at its version, or, when the
@@ -354,12 +349,11 @@ public:
   /// Blocking load(), at most command_timeout + stop_timeout (then `timeout`).
   template <aggregate A>
   load_result<A> load(std::string_view id) {
-    auto promise = std::make_shared<std::promise<load_result<A>>>();
-    auto answer = promise->get_future();
-    load<A>(id, [promise](load_result<A> r) { promise->set_value(std::move(r)); });
-    if (answer.wait_for(answer_wait()) == std::future_status::ready)
-      return answer.get();
-    return load_result<A>{command_result::failure(command_errc::timeout, no_answer_message<A>(id)), std::nullopt};
+    return wait_for_answer<load_result<A>>(
+      [&](auto done) { load<A>(id, std::move(done)); },
+      [&] {
+        return load_result<A>{command_result::failure(command_errc::timeout, no_answer_message<A>(id)), std::nullopt};
+      });
   }
 
   /// Commits every pending event of `copy` as one atomic append, through the instance and the committer like a
@@ -370,12 +364,9 @@ public:
   /// command_timeout + stop_timeout (then `timeout`, outcome unknown, the copy unchanged).
   template <aggregate A>
   command_result save(working_copy<A>& copy) {
-    auto promise = std::make_shared<std::promise<command_result>>();
-    auto answer = promise->get_future();
-    submit_save(copy, [promise](command_result r) { promise->set_value(std::move(r)); });
-    if (answer.wait_for(answer_wait()) != std::future_status::ready)
-      return command_result::failure(command_errc::timeout, no_answer_message<A>(copy.id()));
-    auto r = answer.get();
+    auto r = wait_for_answer<command_result>(
+      [&](auto done) { submit_save(copy, std::move(done)); },
+      [&] { return command_result::failure(command_errc::timeout, no_answer_message<A>(copy.id())); });
     if (r.ok())
       copy.mark_saved();
     return r;
@@ -544,6 +535,19 @@ private:
   /// How long the blocking helpers wait for an answer.
   std::chrono::milliseconds answer_wait() const noexcept {
     return core_->config.command_timeout + core_->config.stop_timeout;
+  }
+
+  /// The blocking helpers' wait: `start(done)` sends a request whose answer comes to `done`; waits for it at most
+  /// answer_wait(), else returns `timed_out()` (the outcome unknown). The promise is shared with `done`: an answer
+  /// that comes after this gave up must still find it.
+  template <class T, class Start, class TimedOut>
+  T wait_for_answer(Start start, TimedOut timed_out) {
+    auto promise = std::make_shared<std::promise<T>>();
+    auto answer = promise->get_future();
+    start([promise](T r) { promise->set_value(std::move(r)); });
+    if (answer.wait_for(answer_wait()) == std::future_status::ready)
+      return answer.get();
+    return timed_out();
   }
 
   template <aggregate A>
