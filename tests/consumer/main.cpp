@@ -14,6 +14,12 @@
 #include <thread>
 #include <variant>
 
+// The public API keeps CAF to the programs that ask for it (cairn/runtime/gateway.hpp): these headers must not
+// have pulled in any CAF header.
+#ifdef CAF_VERSION
+#error "a cairn public header included a CAF header"
+#endif
+
 namespace {
 
 struct add {

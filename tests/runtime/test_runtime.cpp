@@ -1,6 +1,7 @@
 // The runtime's client API and aggregate actors, end to end on real threads and a real RocksDB.
 #include <cairn/domains/example_aggregate.hpp>
 #include <cairn/domains/order.hpp>
+#include <cairn/runtime/gateway.hpp>
 #include <cairn/runtime/runtime.hpp>
 #include <cairn/testing/aggregate_test.hpp>
 
@@ -243,13 +244,14 @@ TEST_CASE("user actors send commands the CAF-native way through the gateway", "[
   rt.register_aggregate<order>();
   REQUIRE(rt.start());
   caf::scoped_actor self{rt.system()};
+  auto orders_gateway = cairn::spawn_gateway<order>(rt);
   command_result got;
-  self->request(rt.gateway<order>(), std::chrono::seconds{10}, std::string{"o-9"}, orders::create_order{"c-9"})
+  self->request(orders_gateway, std::chrono::seconds{10}, std::string{"o-9"}, orders::create_order{"c-9"})
     .receive([&](command_result& r) { got = std::move(r); },
              [&](caf::error& e) { FAIL("request failed: " << rt.system().render(e)); });
   CHECK(got.ok());
   CHECK(got.version == 1);
-  self->request(rt.gateway<order>(), std::chrono::seconds{10}, std::string{"o-9"}, orders::submit_order{})
+  self->request(orders_gateway, std::chrono::seconds{10}, std::string{"o-9"}, orders::submit_order{})
     .receive([&](command_result& r) { got = std::move(r); },
              [&](caf::error& e) { FAIL("request failed: " << rt.system().render(e)); });
   CHECK(got.code == command_errc::rejected);

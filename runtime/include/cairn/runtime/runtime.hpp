@@ -13,8 +13,8 @@
 // committed, in the configured durability):
 //   * send(id, command, callback): asynchronous; the callback runs once, on a CAF thread: keep it short.
 //   * ask(id, command): a std::future; execute(id, command): blocking, for tests and tools.
-//   * CAF-native: request(rt.gateway<A>(), timeout, std::string{id}, command) from a user's actor; the reply is
-//     a command_result.
+//   * CAF-native: request(cairn::spawn_gateway<A>(rt), timeout, std::string{id}, command) from a user's actor
+//     (gateway.hpp); the reply is a command_result.
 // A command may name the version it expects (expect_version.hpp): send(id, command, expect_version{7}, callback),
 // ask(id, command, expect_version{7}), execute(id, command, expect_version{7}); `conflict` when it is not there.
 //
@@ -33,37 +33,32 @@
 #include <cairn/process_manager.hpp>
 #include <cairn/runtime/command_result.hpp>
 #include <cairn/runtime/config.hpp>
-#include <cairn/runtime/detail/aggregate_actor.hpp>
-#include <cairn/runtime/detail/gateway.hpp>
-#include <cairn/runtime/detail/messages.hpp>
-#include <cairn/runtime/detail/runtime_core.hpp>
-#include <cairn/runtime/detail/subscription_actor.hpp>
 #include <cairn/runtime/expect_version.hpp>
 #include <cairn/runtime/subscription.hpp>
+#include <cairn/runtime/type_binding.hpp>
 #include <cairn/runtime/typed_events.hpp>
 #include <cairn/working_copy.hpp>
 #include <cairn/store/result.hpp>
 
-#include <caf/actor.hpp>
-#include <caf/actor_system.hpp>
-
 #include <chrono>
 #include <concepts>
-#include <condition_variable>
 #include <functional>
 #include <future>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <tuple>
 #include <variant>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <type_traits>
 #include <typeindex>
 #include <unordered_map>
+
+namespace caf {
+class actor;
+class actor_system;
+} // namespace caf
 
 namespace cairn {
 
@@ -140,7 +135,9 @@ public:
       return command_result::failure(command_errc::invalid_argument,
                                      "aggregate type name \"" + std::string{A::type_name} +
                                        "\" is already taken by another registered type");
-    types_.emplace(std::type_index{typeid(A)}, std::make_unique<registered<A>>(*core_));
+    auto type = std::make_unique<binding::typed_binding<A>>();
+    attach(*type);
+    types_.emplace(std::type_index{typeid(A)}, std::move(type));
     add_command_routes<A>(static_cast<typename A::command*>(nullptr));
     return command_result{};
   }
@@ -151,12 +148,11 @@ public:
   template <process_manager P, aggregate... Targets>
   void register_process_manager() {
     register_aggregate<P>();
-    type_of<P>()->type.send_outgoing = [this](const outgoing_command<typename P::outgoing>& out,
-                                              const causation& cause, detail::result_callback done) {
+    type_of<P>()->send_outgoing = [this](const outgoing_command<typename P::outgoing>& out,
+                                         const causation& cause, binding::result_callback done) {
       std::visit([&](const auto& cmd) { send_to_target<Targets...>(out.target_id, cmd, cause, std::move(done)); },
                  out.command);
     };
-    resume_.push_back([this] { resume_open_processes<P>(); });
     if constexpr (std::tuple_size_v<typename P::inputs> > 0)
       add_policy("route:" + std::string{P::type_name}, [this](const store::stored_event& e, policy_actions& out) {
         route_input<P>(e, out, static_cast<typename P::inputs*>(nullptr));
@@ -169,7 +165,7 @@ public:
   /// The codec of a registered type, to add upcasters before start().
   template <aggregate A>
   store::event_codec<typename A::event>& codec() {
-    return type_of<A>()->type.codec;
+    return type_of<A>()->codec;
   }
 
   /// Opens the store and starts the actors. Errors are the store's (not_a_database, locked, ...).
@@ -181,9 +177,7 @@ public:
   /// stderr and returns it.
   stop_outcome stop();
 
-  bool running() const noexcept {
-    return core_->admitting.load();
-  }
+  bool running() const noexcept;
 
   /// Sends a command; `on_result` is called exactly once (on a CAF thread, or at once on this thread when the
   /// command is refused at the door: overloaded, shutting_down, invalid_argument).
@@ -214,8 +208,8 @@ public:
                                       [value, on_reply = std::move(on_reply)](command_result r) {
                                         on_reply(command_reply<value_type>{std::move(r), std::move(*value)});
                                       });
-    request.on_accepted_state = [value, view = std::move(view)](const A& state) {
-      *value = std::invoke(view, state);
+    request->on_accepted_state = [value, view = std::move(view)](const void* state) {
+      *value = std::invoke(view, *static_cast<const A*>(state));
     };
     submit<A>(id, std::move(request));
   }
@@ -277,7 +271,7 @@ public:
   void send(std::string_view id, Command command, expect_version expected,
             std::function<void(command_result)> on_result) {
     auto request = command_request<A>(std::move(command), std::nullopt, std::move(on_result));
-    request.expected_version = expected.version;
+    request->expected_version = expected.version;
     submit<A>(id, std::move(request));
   }
 
@@ -305,12 +299,11 @@ public:
   /// pointer valid only during the call (nullptr when there is no such aggregate).
   template <aggregate A>
   void query(std::string_view id, std::function<void(const aggregate_root<A>*, const command_result&)> f) {
-    detail::request_envelope<A> request{{}, nullptr, std::move(f), {}, std::nullopt, false};
-    if (auto refused = admit<A>(id)) {
-      request.on_query(nullptr, *refused);
-      return;
-    }
-    route<A>(id, std::move(request));
+    auto request = std::make_shared<binding::request>();
+    request->on_query = [f = std::move(f)](const void* root, const command_result& status) {
+      f(static_cast<const aggregate_root<A>*>(root), status);
+    };
+    submit<A>(id, std::move(request));
   }
 
   /// Blocking copy of the committed state.
@@ -385,12 +378,6 @@ public:
     });
   }
 
-  /// The CAF-native entry of a registered type: answers (std::string id, Command) with a command_result.
-  template <aggregate A>
-  caf::actor gateway() {
-    return type_of<A>()->gateway;
-  }
-
   /// Adds a projection kept in cairn's store: exactly once in effect (see subscription.hpp). Its name is its
   /// tracking key and the prefix of its keys ("<name>/<key>"). Before or after start(); a projection added to a
   /// running runtime catches up from the log, then goes live. Errors: invalid_argument (empty or taken name).
@@ -444,9 +431,7 @@ public:
   std::vector<subscription_status> subscriptions() const;
 
   /// True from start() until stop() has stopped the actors (running() ends earlier, when stop() stops admitting).
-  bool started() const noexcept {
-    return system_ != nullptr;
-  }
+  bool started() const noexcept;
 
   /// The CAF actor system. Precondition: started().
   caf::actor_system& system();
@@ -457,85 +442,34 @@ public:
   /// health endpoint polled while no command arrives brings the store back once the disk takes writes again.
   /// Not writable before start() and after stop().
   store::store_health storage_health();
-  const runtime_config& config() const noexcept {
-    return core_->config;
-  }
+  const runtime_config& config() const noexcept;
   runtime_stats stats() const;
 
   /// Deterministic mode only (config.drive_until_idle set): runs the queued activations and one committer pass on
   /// the calling thread; returns the work done. cairn::testing::run_until_idle alternates it with the actors.
   std::size_t run_queued_work();
 
+  /// Sends `actor` an exit when the runtime stops, before the actor system waits for its actors (the CAF-native
+  /// gateways of gateway.hpp use it). Precondition: started().
+  void stop_with(const caf::actor& actor);
+
 private:
-  struct registered_base {
-    virtual ~registered_base() = default;
-    virtual void start(caf::actor_system& sys, runtime& rt) = 0;
-    virtual void shutdown() = 0;
-    virtual std::size_t active() const = 0;
-    virtual detail::directory* instances() = 0;
-    virtual std::string_view name() const = 0;
-  };
+  struct impl;
 
   template <aggregate A>
-  struct registered final : registered_base {
-    explicit registered(detail::runtime_core& core) : type(core) {}
-
-    void start(caf::actor_system& sys, runtime& rt) override {
-      type.instances = std::make_unique<detail::directory>(
-        [this, &sys](const std::string& id, detail::directory_entry* entry) {
-          return sys.spawn<detail::aggregate_actor<A>, caf::lazy_init>(std::ref(type), id, entry);
-        },
-        type.core.budget);
-      gateway = sys.spawn(detail::gateway_actor<A, runtime>, &rt);
-    }
-
-    void shutdown() override {
-      caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
-      gateway = nullptr;
-      if (type.instances)
-        type.instances->shutdown();
-    }
-
-    std::size_t active() const override {
-      return type.instances ? type.instances->size() : 0;
-    }
-
-    detail::directory* instances() override {
-      return type.instances.get();
-    }
-
-    std::string_view name() const override {
-      return A::type_name;
-    }
-
-    detail::aggregate_type<A> type;
-    caf::actor gateway;
-  };
-
-  template <aggregate A>
-  registered<A>* type_of() {
+  binding::typed_binding<A>* type_of() {
     auto i = types_.find(std::type_index{typeid(A)});
-    return i == types_.end() ? nullptr : static_cast<registered<A>*>(i->second.get());
+    return i == types_.end() ? nullptr : static_cast<binding::typed_binding<A>*>(i->second.get());
   }
 
-  /// Admission at the door: nullopt when admitted (and counted in flight), else the refusal.
-  template <aggregate A>
-  std::optional<command_result> admit(std::string_view id) {
-    if (type_of<A>() == nullptr)
-      return command_result::failure(command_errc::invalid_argument,
-                                     "aggregate type " + std::string{A::type_name} + " is not registered");
-    return admit_id(id);
-  }
-
-  std::optional<command_result> admit_id(std::string_view id);
+  /// Gives a newly registered type its record in the runtime (its directory, from start() on).
+  void attach(binding::type_binding& type);
 
   /// The registered type named `type_name`, if any.
-  const registered_base* type_named(std::string_view type_name) const;
+  const binding::type_binding* type_named(std::string_view type_name) const;
 
-  /// How long the blocking helpers wait for an answer.
-  std::chrono::milliseconds answer_wait() const noexcept {
-    return core_->config.command_timeout + core_->config.stop_timeout;
-  }
+  /// How long the blocking helpers wait for an answer: command_timeout + stop_timeout.
+  std::chrono::milliseconds answer_wait() const noexcept;
 
   /// The blocking helpers' wait: `start(done)` sends a request whose answer comes to `done`; waits for it at most
   /// answer_wait(), else returns `timed_out()` (the outcome unknown). The promise is shared with `done`: an answer
@@ -588,14 +522,11 @@ private:
   /// The housekeeping thread: advances the directories' clocks and passivates idle instances.
   void housekeep();
 
-  command_result add_subscription(std::string name, detail::subscription_handlers handlers);
-  void spawn_subscription(const std::shared_ptr<detail::route>& r, const detail::subscription_handlers& handlers);
-
   /// Sends `cmd` to the first of `Targets` whose commands include its type.
   template <aggregate Target, aggregate... Rest, class Command>
   void send_to_target(const std::string& id, const Command& cmd, const causation& cause,
-                      detail::result_callback done) {
-    if constexpr (detail::variant_holds<typename Target::command, Command>)
+                      binding::result_callback done) {
+    if constexpr (binding::variant_holds<typename Target::command, Command>)
       send<Target>(id, cmd, cause, std::move(done));
     else if constexpr (sizeof...(Rest) > 0)
       send_to_target<Rest...>(id, cmd, cause, std::move(done));
@@ -641,7 +572,7 @@ private:
   template <aggregate A>
   const store::event_codec<typename A::event>& input_codec() {
     if (auto* t = type_of<A>())
-      return t->type.codec;
+      return t->codec;
     static const store::event_codec<typename A::event> unregistered;
     return unregistered;
   }
@@ -658,75 +589,56 @@ private:
       throw std::runtime_error{st.error().to_string()}; // caught by the subscription: retried, not skipped
   }
 
-  /// Activates every instance of P that has commands due (after a crash, nothing else would).
-  template <process_manager P>
-  void resume_open_processes() {
-    auto prefix = std::string{detail::open_process_prefix} + stream_prefix(P::type_name);
-    std::string after;
-    for (;;) {
-      auto page = core_->store->scan_runtime(prefix, after, 1024);
-      if (!page || page->empty())
-        return;
-      for (const auto& [key, value] : *page)
-        query<P>(std::string_view{key}.substr(prefix.size()), [](const aggregate_root<P>*, const command_result&) {});
-      after = page->back().first;
-    }
-  }
-
   /// A command's request, due within the command timeout.
   template <aggregate A, class Command>
-  detail::request_envelope<A> command_request(Command&& command, std::optional<causation> cause,
-                                              detail::result_callback on_result) const {
-    return detail::request_envelope<A>{typename A::command{std::forward<Command>(command)}, std::move(on_result),
-                                       nullptr, std::chrono::steady_clock::now() + core_->config.command_timeout,
-                                       std::move(cause), false};
+  std::shared_ptr<binding::typed_request<A>> command_request(Command&& command, std::optional<causation> cause,
+                                                             binding::result_callback on_result) const {
+    auto request = std::make_shared<binding::typed_request<A>>();
+    request->command = typename A::command{std::forward<Command>(command)};
+    request->on_result = std::move(on_result);
+    request->deadline = command_deadline();
+    request->cause = std::move(cause);
+    return request;
   }
 
-  /// Admits a command (or save) and routes it to its instance, or answers the refusal at once.
+  /// now + command_timeout.
+  std::chrono::steady_clock::time_point command_deadline() const noexcept;
+
+  /// Admits a command, save or query and routes it to its instance, or answers the refusal at once.
   template <aggregate A>
-  void submit(std::string_view id, detail::request_envelope<A>&& request) {
-    if (auto refused = admit<A>(id)) {
-      request.on_result(std::move(*refused));
-      return;
-    }
-    route<A>(id, std::move(request));
+  void submit(std::string_view id, binding::request_ptr request) {
+    auto* type = type_of<A>();
+    if (type == nullptr)
+      return refuse(*request, command_result::failure(command_errc::invalid_argument,
+                                                      "aggregate type " + std::string{A::type_name} +
+                                                        " is not registered"));
+    submit(*type, id, std::move(request));
   }
+
+  /// Admission at the door (id, running, in flight), then the instance's actor.
+  void submit(binding::type_binding& type, std::string_view id, binding::request_ptr request);
+
+  /// Answers a request refused at the door, on the calling thread.
+  static void refuse(const binding::request& request, command_result why);
 
   /// Sends the save of `copy`'s pending events (answered at once when there are none).
   template <aggregate A>
-  void submit_save(const working_copy<A>& copy, detail::result_callback on_result) {
+  void submit_save(const working_copy<A>& copy, binding::result_callback on_result) {
     if (copy.pending().empty()) {
       command_result nothing;
       nothing.version = copy.version();
       return on_result(std::move(nothing));
     }
     auto request = command_request<A>(typename A::command{}, std::nullopt, std::move(on_result));
-    request.expected_version = copy.base_version();
-    request.events = std::make_shared<const std::vector<typename A::event>>(copy.pending());
+    request->expected_version = copy.base_version();
+    request->events = std::make_shared<const std::vector<typename A::event>>(copy.pending());
     submit<A>(copy.id(), std::move(request));
   }
 
-  template <aggregate A>
-  void route(std::string_view id, detail::request_envelope<A>&& request) {
-    type_of<A>()->type.instances->dispatch(
-      id, [&request](const caf::actor& instance) { caf::anon_send(instance, std::move(request)); });
-  }
-
-  std::unique_ptr<detail::runtime_core> core_;
-  std::unique_ptr<caf::actor_system_config> system_config_;
-  std::unique_ptr<caf::actor_system> system_;
-  std::unordered_map<std::type_index, std::unique_ptr<registered_base>> types_;
+  std::unique_ptr<impl> impl_;
+  std::unordered_map<std::type_index, std::unique_ptr<binding::type_binding>> types_;
   /// Per command type, the registered types that take it.
   std::unordered_map<std::type_index, std::vector<command_route>> command_routes_;
-  /// Subscriptions by name, with what they do; spawned at start (or when added to a running runtime).
-  std::vector<std::pair<std::shared_ptr<detail::route>, detail::subscription_handlers>> subscriptions_;
-  /// One per process manager type: resumes its open instances at start.
-  std::vector<std::function<void()>> resume_;
-  mutable std::mutex subscriptions_mutex_;
-  std::mutex housekeeping_mutex_;
-  std::condition_variable housekeeping_wake_;
-  bool housekeeping_stop_ = false;
-  std::thread housekeeper_;
 };
 
 } // namespace cairn
