@@ -1,5 +1,7 @@
 #include "shop.hpp"
 
+#include "fulfillment_history.hpp"
+
 #include <cairn/domains/account.hpp>
 #include <cairn/domains/inventory.hpp>
 #include <cairn/domains/order.hpp>
@@ -72,6 +74,7 @@ void register_shop(runtime& rt) {
   rt.register_aggregate<inventory::product>();
   rt.register_aggregate<accounts::account>();
   rt.register_process_manager<fulfillment::order_fulfillment, inventory::product, orders::order>();
+  add_fulfillment_upcasters(rt.codec<fulfillment::order_fulfillment>());
   rt.register_process_manager<transfers::transfer, accounts::account>();
   rt.add_projection<orders::order>(std::string{orders_by_customer}, orders_by_customer_projection{});
   rt.add_projection<inventory::product>(

@@ -122,6 +122,11 @@ public:
     return due_.empty();
   }
 
+  /// The number of commands awaiting their answer.
+  std::size_t size() const noexcept {
+    return due_.size();
+  }
+
   /// The lowest step awaiting its answer, 0 when none does.
   std::uint64_t first_due() const noexcept {
     return due_.empty() ? 0 : due_.front().step;

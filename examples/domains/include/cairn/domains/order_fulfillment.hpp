@@ -1,8 +1,10 @@
 // The order fulfillment saga: a process manager (see process_manager.hpp) that turns a submitted order into stock
 // reservations, then confirms the order and commits the reservations, or releases them and rejects the order.
 //
-// One instance per order; its id is the order's id. It is started by the order's `order.submitted` event (route),
-// sends commands to the products and to the order (outbox), and learns their answers through record_result.
+// One instance per order; its id is the order's id. It is started by the order's `order.submitted` event (route)
+// and sends commands to the products and to the order. It is run by the framework (saga.hpp): `apply` sends, the
+// framework numbers the steps (in the order sent: the reservations are steps 1..N), keeps the outbox and records
+// each answer (`order_fulfillment.step_answered`); `on_result` decides what an answer causes.
 //
 //   reserving   one reserve{order_id, quantity} per product of the order (lines of the same product merged, since
 //               a product holds one reservation per order), all at once. It waits for every answer, so that an
@@ -15,12 +17,11 @@
 //
 // A reserve refused because "order 'O' already holds a reservation" (a repeat that the runtime's dedup did not
 // catch) counts as accepted: only this saga reserves for its order. A refused release, commit_reservation,
-// confirm_order or reject_order is recorded (with its message, in steps())
-// and the saga goes on: none of them can succeed by being sent again, and nothing after depends on it (see
-// docs/aggregates.md, "Process managers").
+// confirm_order or reject_order is recorded (with its message, in steps()) and the saga goes on: none of them can
+// succeed by being sent again, and nothing after depends on it (see docs/aggregates.md, "Process managers").
 //
-// Step numbers are decided in handle() and carried in the events (never recomputed on replay): targets remember
-// (instance, step), so a step's number must never change once recorded.
+// Streams written before the saga ran on the framework (steps numbered in the events, `fulfillment.result_recorded`)
+// are upcast by the shop (examples/shop/fulfillment_history.hpp); the numbers come out the same.
 //
 // Thread-safety: plain values and one aggregate type without synchronisation; an instance belongs to one thread
 // (or actor) at a time.
@@ -29,7 +30,7 @@
 #include <cairn/aggregate.hpp>
 #include <cairn/domains/inventory.hpp>
 #include <cairn/domains/order.hpp>
-#include <cairn/process_manager.hpp>
+#include <cairn/saga.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -87,7 +88,7 @@ enum class step_outcome : std::uint8_t {
   refused,  ///< the target refused it (see the message)
 };
 
-/// One command the saga sends, and its answer.
+/// One command the saga sent, and its answer.
 struct fulfillment_step {
   std::uint64_t step = 0;
   step_kind kind = step_kind::reserve;
@@ -104,33 +105,6 @@ auto inspect(Inspector& f, fulfillment_step& x) {
   return f(x.step, x.kind, x.target_id, x.quantity, x.outcome, x.message);
 }
 
-/// A reservation planned at the start: its step, its product and the units.
-struct planned_reservation {
-  std::uint64_t step = 0;
-  std::string product_id;
-  std::int64_t quantity = 0;
-
-  friend bool operator==(const planned_reservation&, const planned_reservation&) = default;
-};
-
-template <class Inspector>
-auto inspect(Inspector& f, planned_reservation& x) {
-  return f(x.step, x.product_id, x.quantity);
-}
-
-/// A release or commit planned for a product: its step and its product.
-struct planned_product_step {
-  std::uint64_t step = 0;
-  std::string product_id;
-
-  friend bool operator==(const planned_product_step&, const planned_product_step&) = default;
-};
-
-template <class Inspector>
-auto inspect(Inspector& f, planned_product_step& x) {
-  return f(x.step, x.product_id);
-}
-
 // ---- commands ----
 
 /// Starts the saga for a submitted order (routed from orders::order_submitted). `order_id` is the instance's id.
@@ -142,64 +116,39 @@ struct start_fulfillment {
   friend bool operator==(const start_fulfillment&, const start_fulfillment&) = default;
 };
 
-/// Records the answer to a step the saga sent (see result_command).
-struct record_result {
-  std::uint64_t step = 0;
-  bool accepted = false;
-  std::string message;
-
-  friend bool operator==(const record_result&, const record_result&) = default;
-};
-
 template <class Inspector>
 auto inspect(Inspector& f, start_fulfillment& x) {
   return f(x.order_id, x.lines);
 }
 
-template <class Inspector>
-auto inspect(Inspector& f, record_result& x) {
-  return f(x.step, x.accepted, x.message);
-}
+// ---- events (version 2: the step numbers are the framework's, no longer in the events) ----
 
-// ---- events ----
-
-/// The saga started for an order: one reservation per product, steps 1..N. No reservation when the order cannot
-/// be reserved at all (then a rejection_scheduled follows in the same command).
+/// The saga started for an order: one reservation per product, in this order. None when the order cannot be
+/// reserved at all (then a rejection_scheduled follows in the same command).
 struct fulfillment_started {
   static constexpr std::string_view event_type = "fulfillment.started";
-  static constexpr std::uint32_t schema_version = 1;
+  static constexpr std::uint32_t schema_version = 2;
   std::string order_id;
-  std::vector<planned_reservation> reservations;
+  std::vector<fulfillment_line> reservations;
 
   friend bool operator==(const fulfillment_started&, const fulfillment_started&) = default;
 };
 
-/// A step was answered.
-struct result_recorded {
-  static constexpr std::string_view event_type = "fulfillment.result_recorded";
-  static constexpr std::uint32_t schema_version = 1;
-  std::uint64_t step = 0;
-  bool accepted = false;
-  std::string message;
-
-  friend bool operator==(const result_recorded&, const result_recorded&) = default;
-};
-
-/// Every reservation was accepted: commit each one, and confirm the order.
+/// Every reservation was accepted: commit each one (the products, in the order reserved), and confirm the order.
 struct confirmation_scheduled {
   static constexpr std::string_view event_type = "fulfillment.confirmation_scheduled";
-  static constexpr std::uint32_t schema_version = 1;
-  std::vector<planned_product_step> commits;
-  std::uint64_t confirm_step = 0;
+  static constexpr std::uint32_t schema_version = 2;
+  std::vector<std::string> commits;
 
   friend bool operator==(const confirmation_scheduled&, const confirmation_scheduled&) = default;
 };
 
-/// Some reservation was refused: release the accepted ones; the order will be rejected for `reason`.
+/// Some reservation was refused: release the accepted ones (the products, in the order reserved); the order will
+/// be rejected for `reason`.
 struct release_scheduled {
   static constexpr std::string_view event_type = "fulfillment.release_scheduled";
-  static constexpr std::uint32_t schema_version = 1;
-  std::vector<planned_product_step> releases;
+  static constexpr std::uint32_t schema_version = 2;
+  std::vector<std::string> releases;
   std::string reason;
 
   friend bool operator==(const release_scheduled&, const release_scheduled&) = default;
@@ -208,8 +157,7 @@ struct release_scheduled {
 /// Nothing (more) to release: reject the order for `reason`.
 struct rejection_scheduled {
   static constexpr std::string_view event_type = "fulfillment.rejection_scheduled";
-  static constexpr std::uint32_t schema_version = 1;
-  std::uint64_t step = 0;
+  static constexpr std::uint32_t schema_version = 2;
   std::string reason;
 
   friend bool operator==(const rejection_scheduled&, const rejection_scheduled&) = default;
@@ -238,13 +186,8 @@ auto inspect(Inspector& f, fulfillment_started& x) {
 }
 
 template <class Inspector>
-auto inspect(Inspector& f, result_recorded& x) {
-  return f(x.step, x.accepted, x.message);
-}
-
-template <class Inspector>
 auto inspect(Inspector& f, confirmation_scheduled& x) {
-  return f(x.commits, x.confirm_step);
+  return f(x.commits);
 }
 
 template <class Inspector>
@@ -254,7 +197,7 @@ auto inspect(Inspector& f, release_scheduled& x) {
 
 template <class Inspector>
 auto inspect(Inspector& f, rejection_scheduled& x) {
-  return f(x.step, x.reason);
+  return f(x.reason);
 }
 
 template <class Inspector>
@@ -269,47 +212,49 @@ auto inspect(Inspector& f, fulfillment_rejected& x) {
 
 // ---- the process manager ----
 
-/// The fulfillment of one order. Invariants: steps are unique and increasing; the outbox holds exactly the steps
-/// without an answer; the order is confirmed only when every reservation was accepted, and rejected only after
-/// every accepted reservation was released (or its release answered); an answer is recorded once.
+/// The fulfillment of one order. Invariants: the outbox holds exactly the steps without an answer; the order is
+/// confirmed only when every reservation was accepted, and rejected only after every accepted reservation was
+/// released (or its release answered); an answer is recorded once.
 ///
 /// After the saga is done (confirmed or rejected), a result is accepted and records nothing (it can only be a
 /// repeat), and start_fulfillment is rejected. The saga is never discarded, so that a late repeated result is
 /// not refused by the runtime.
-class order_fulfillment {
+class order_fulfillment
+    : public saga<order_fulfillment, std::variant<inventory::reserve, inventory::release,
+                                                  inventory::commit_reservation, orders::confirm_order,
+                                                  orders::reject_order>> {
 public:
-  using command = std::variant<start_fulfillment, record_result>;
-  using event = std::variant<fulfillment_started, result_recorded, confirmation_scheduled, release_scheduled,
-                             rejection_scheduled, fulfillment_confirmed, fulfillment_rejected>;
+  using command = std::variant<start_fulfillment, saga_result>;
+  using event = std::variant<fulfillment_started, confirmation_scheduled, release_scheduled, rejection_scheduled,
+                             fulfillment_confirmed, fulfillment_rejected, step_answered<order_fulfillment>>;
   using inputs = std::tuple<orders::order>;
-  using outgoing = std::variant<inventory::reserve, inventory::release, inventory::commit_reservation,
-                                orders::confirm_order, orders::reject_order>;
 
   static constexpr std::string_view type_name = "order_fulfillment";
-  static constexpr std::uint32_t snapshot_version = 2; // 2: the count of pending steps
+  /// 3: the outbox is the framework's (saga.hpp).
+  static constexpr std::uint32_t snapshot_version = 3;
 
   /// A submitted order starts its fulfillment: instance id = the order's id.
   static std::optional<routed<command>> route(const orders::order_submitted& e, std::string_view source_id);
 
-  /// The command recording a step's answer.
-  static command result_command(std::uint64_t step, bool accepted, std::string_view message);
-
   decision<event> handle(const start_fulfillment& cmd) const;
-  decision<event> handle(const record_result& cmd) const;
+  /// The framework's recording of an answer; refused before the saga started.
+  decision<event> handle(const saga_result& answer) const;
+
+  /// What the answer to each step causes: once the last step outstanding is answered, the next phase.
+  std::vector<event> on_result(const inventory::reserve& sent, const saga_result& answer) const;
+  std::vector<event> on_result(const inventory::release& sent, const saga_result& answer) const;
+  std::vector<event> on_result(const inventory::commit_reservation& sent, const saga_result& answer) const;
+  std::vector<event> on_result(const orders::confirm_order& sent, const saga_result& answer) const;
+  std::vector<event> on_result(const orders::reject_order& sent, const saga_result& answer) const;
 
   void apply(const fulfillment_started& e);
-  void apply(const result_recorded& e);
   void apply(const confirmation_scheduled& e);
   void apply(const release_scheduled& e);
   void apply(const rejection_scheduled& e);
   void apply(const fulfillment_confirmed& e);
   void apply(const fulfillment_rejected& e);
-
-  /// The commands due: every step without an answer, in step order.
-  std::vector<outgoing_command<outgoing>> outbox() const;
-  /// The commands due with a step after `step` (what a commit added): the runtime's cost per answer stays
-  /// independent of the steps still outstanding.
-  std::vector<outgoing_command<outgoing>> outbox_after(std::uint64_t step) const;
+  /// The framework's (the step leaves the outbox), and the answer kept in steps().
+  void apply(const step_answered<order_fulfillment>& e);
 
   /// True once started; the other views mean something only then.
   bool started() const noexcept {
@@ -343,21 +288,20 @@ public:
 
   template <class Inspector>
   friend auto inspect(Inspector& f, order_fulfillment& x) {
-    return f(x.started_, x.order_id_, x.status_, x.steps_, x.rejection_reason_, x.pending_);
+    return f(x.saga_state(), x.started_, x.order_id_, x.status_, x.steps_, x.rejection_reason_);
   }
 
 private:
-  const fulfillment_step* find_step(std::uint64_t step) const noexcept;
-  std::uint64_t next_step() const noexcept;
-  /// The events that follow once `last`, the answer to the one step outstanding, is recorded.
-  std::vector<event> after_last_answer(const result_recorded& last) const;
+  void send_step(step_kind kind, const std::string& target_id, std::int64_t quantity, outgoing command);
+  bool counts_as_accepted(step_kind kind, bool accepted, const std::string& message) const;
+  /// True while one step awaits its answer: the one being answered is the last of its phase.
+  bool last_outstanding() const noexcept;
 
   bool started_ = false;
   std::string order_id_;
   fulfillment_status status_ = fulfillment_status::reserving;
-  std::vector<fulfillment_step> steps_;
+  std::vector<fulfillment_step> steps_; ///< in increasing step order
   std::string rejection_reason_;
-  std::size_t pending_ = 0; ///< steps without an answer
 };
 
 } // namespace cairn::domains::fulfillment
