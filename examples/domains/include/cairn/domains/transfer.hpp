@@ -11,8 +11,13 @@
 //
 // The saga is run by the framework (saga.hpp): it numbers the steps in the order they are sent, which gives the
 // numbers above. A step is refused, for instance, when the account is closed or does not exist (the runtime
-// answers not_found, which reaches on_result as a refusal). A refusal saying that the account already processed this step of this
-// transfer ("transfer 'T' already processed (debit)") is taken as acceptance: the step took effect earlier.
+// answers not_found, which reaches on_result as a refusal). A refusal saying that the account already processed
+// this step of this transfer ("transfer 'T' already processed (debit)") is taken as acceptance: the step took
+// effect earlier.
+//
+// Transfers stored before the transfer ran on the framework recorded each answer with its event alone (schema
+// version 1, no step_answered): transfer_upgrade.hpp has the upcasters that load them, to be added to the
+// transfer's codec (shop::register_shop does).
 //
 // Thread-safety: plain values and one aggregate type without synchronisation; an instance belongs to one thread
 // (or actor) at a time.
