@@ -304,6 +304,18 @@ TEST_CASE("transfer upgrade: each old answer event is upcast into the step it an
   // Today's records decode as they are.
   CHECK(decode(store::make_event_record(debit_accepted{}, 1)) == events{debit_accepted{}});
   CHECK(decode(store::make_event_record(answered{1, true, ""}, 1)) == events{answered{1, true, ""}});
+  // Builds between cairn::saga and the upgrade recorded step_answered before a version-1 answer: the upcast adds
+  // a second step_answered for the same step, which finds the step already out of the outbox and changes nothing.
+  transfer between;
+  for (const auto& r : {old_release::record(old_release::transfer_started{"t", "ann", "bob", cents(2500)}),
+                        store::make_event_record(answered{1, true, ""}, 1),
+                        old_release::record(old_release::debit_accepted{})})
+    for (const auto& e : decode(r))
+      std::visit([&between](const auto& x) { between.apply(x); }, e);
+  CHECK(between ==
+        replayed({transfer_started{"t", "ann", "bob", cents(2500)}, answered{1, true, ""}, debit_accepted{}}));
+  CHECK(between.due_step() == credit_step);
+  CHECK(between.outbox().size() == 1);
 }
 
 TEST_CASE("transfer upgrade: finished transfers stored before cairn::saga load with the same state and nothing due",
