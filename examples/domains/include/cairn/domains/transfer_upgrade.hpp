@@ -22,7 +22,11 @@
 // upcast as accepted (the events that follow are the same either way). Steps keep their numbers, so the causation
 // of a step sent again after the upgrade, (stream "transfer-<id>", step), is the one the old runtime gave it and
 // the accounts recognise a step they already applied. Old snapshots (snapshot_version 1) are skipped by the
-// runtime, which replays the stream instead.
+// runtime, which replays the stream instead. A stream of a build between cairn::saga and this upgrade (a
+// step_answered, then a version-1 answer) gets a second step_answered for the same step, which changes nothing.
+//
+// Header-only, on cairn::store (which the example domains library itself does not link): include it where the
+// codec is, e.g. next to the runtime.
 //
 //   runtime rt{cfg};
 //   rt.register_process_manager<transfers::transfer, accounts::account>();
