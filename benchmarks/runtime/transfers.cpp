@@ -18,6 +18,7 @@
 
 #include <cairn/domains/account.hpp>
 #include <cairn/domains/transfer.hpp>
+#include <cairn/domains/transfer_upgrade.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -343,6 +344,7 @@ result run_transfers(const bench_options& opt, const run_context& ctx) {
   runtime rt{config_for(opt, ctx)};
   rt.register_aggregate<account>();
   rt.register_process_manager<transfer, account>();
+  transfers::add_upcasters(rt.codec<transfer>()); // a data directory kept from a release before cairn::saga
   // Held by the subscriber too: it may outlive this function's locals until the runtime is gone.
   auto driver = std::make_shared<transfer_driver>(rt, opt, setup.ids, latencies);
   if (auto added = rt.add_subscriber("cairn-bench.transfers",

@@ -7,6 +7,7 @@
 #include <cairn/domains/order.hpp>
 #include <cairn/domains/order_fulfillment.hpp>
 #include <cairn/domains/transfer.hpp>
+#include <cairn/domains/transfer_upgrade.hpp>
 
 #include <charconv>
 #include <stdexcept>
@@ -76,6 +77,7 @@ void register_shop(runtime& rt) {
   rt.register_process_manager<fulfillment::order_fulfillment, inventory::product, orders::order>();
   add_fulfillment_upcasters(rt.codec<fulfillment::order_fulfillment>());
   rt.register_process_manager<transfers::transfer, accounts::account>();
+  transfers::add_upcasters(rt.codec<transfers::transfer>()); // transfers stored before cairn::saga
   rt.add_projection<orders::order>(std::string{orders_by_customer}, orders_by_customer_projection{});
   rt.add_projection<inventory::product>(
     std::string{stock_levels}, stock_levels_projection{[&rt](std::string_view key) {

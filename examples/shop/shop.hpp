@@ -24,7 +24,8 @@ namespace cairn::shop {
 inline constexpr std::string_view orders_by_customer = "orders_by_customer";
 inline constexpr std::string_view stock_levels = "stock_levels";
 
-/// Registers the aggregates, the process managers and the projections.
+/// Registers the aggregates, the process managers (with the upcasters of transfers stored before cairn::saga, see
+/// cairn/domains/transfer_upgrade.hpp) and the projections.
 void register_shop(runtime& rt);
 
 /// Reads a read model's committed value of a key (without the projection's prefix).

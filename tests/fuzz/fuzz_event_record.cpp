@@ -1,11 +1,14 @@
 // Fuzz target: stored event values as the store reads them back. The input is a cf_log value (format byte,
 // stream, version, envelope, payload) or, with the same bytes, a cf_streams value; what parses is decoded by
-// every example domain's codec, the order codec with upcasters. A decoded event must survive encode/decode.
+// every example domain's codec, the order codec with upcasters and the transfer codec with those of transfers stored
+// before cairn::saga. A decoded event must survive encode/decode.
 // The other stored values (snapshots, causation records) go through their parsers too. Any crash, sanitizer
 // report or failed check is a bug in the layout or the codecs.
 #include "fuzz_domains.hpp"
 
 #include "internal/layout.hpp"
+
+#include <cairn/domains/transfer_upgrade.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -35,7 +38,12 @@ void decode_everywhere(const store::event_record& record) {
   check_decodes(store::event_codec<fuzz::product_event>{}, record);
   check_decodes(store::event_codec<fuzz::account_event>{}, record);
   check_decodes(store::event_codec<fuzz::fulfillment_event>{}, record);
-  check_decodes(store::event_codec<fuzz::transfer_event>{}, record);
+  static const auto transfer_codec = [] {
+    store::event_codec<fuzz::transfer_event> codec;
+    domains::transfers::add_upcasters(codec);
+    return codec;
+  }();
+  check_decodes(transfer_codec, record);
   check_decodes(store::event_codec<fuzz::example_event>{}, record);
 }
 

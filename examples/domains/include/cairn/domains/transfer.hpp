@@ -11,8 +11,13 @@
 //
 // The saga is run by the framework (saga.hpp): it numbers the steps in the order they are sent, which gives the
 // numbers above. A step is refused, for instance, when the account is closed or does not exist (the runtime
-// answers not_found, which reaches on_result as a refusal). A refusal saying that the account already processed this step of this
-// transfer ("transfer 'T' already processed (debit)") is taken as acceptance: the step took effect earlier.
+// answers not_found, which reaches on_result as a refusal). A refusal saying that the account already processed
+// this step of this transfer ("transfer 'T' already processed (debit)") is taken as acceptance: the step took
+// effect earlier.
+//
+// Transfers stored before the transfer ran on the framework recorded each answer with its event alone (schema
+// version 1, no step_answered): transfer_upgrade.hpp has the upcasters that load them, to be added to the
+// transfer's codec (shop::register_shop does).
 //
 // Thread-safety: plain values and one aggregate type without synchronisation; an instance belongs to one thread
 // (or actor) at a time.
@@ -83,7 +88,8 @@ struct transfer_started {
 /// `from` was debited: the credit (step 2) is due.
 struct debit_accepted {
   static constexpr std::string_view event_type = "transfer.debit_accepted";
-  static constexpr std::uint32_t schema_version = 1;
+  /// 2: recorded after the framework's step_answered (1: alone, see transfer_upgrade.hpp).
+  static constexpr std::uint32_t schema_version = 2;
 
   friend bool operator==(const debit_accepted&, const debit_accepted&) = default;
 };
@@ -91,7 +97,8 @@ struct debit_accepted {
 /// `from` refused the debit: the transfer failed, nothing moved.
 struct debit_refused {
   static constexpr std::string_view event_type = "transfer.debit_refused";
-  static constexpr std::uint32_t schema_version = 1;
+  /// 2: recorded after the framework's step_answered (1: alone, see transfer_upgrade.hpp).
+  static constexpr std::uint32_t schema_version = 2;
   std::string reason;
 
   friend bool operator==(const debit_refused&, const debit_refused&) = default;
@@ -100,7 +107,8 @@ struct debit_refused {
 /// `to` was credited: the transfer completed.
 struct credit_accepted {
   static constexpr std::string_view event_type = "transfer.credit_accepted";
-  static constexpr std::uint32_t schema_version = 1;
+  /// 2: recorded after the framework's step_answered (1: alone, see transfer_upgrade.hpp).
+  static constexpr std::uint32_t schema_version = 2;
 
   friend bool operator==(const credit_accepted&, const credit_accepted&) = default;
 };
@@ -108,7 +116,8 @@ struct credit_accepted {
 /// `to` refused the credit: the refund (step 3) is due.
 struct credit_refused {
   static constexpr std::string_view event_type = "transfer.credit_refused";
-  static constexpr std::uint32_t schema_version = 1;
+  /// 2: recorded after the framework's step_answered (1: alone, see transfer_upgrade.hpp).
+  static constexpr std::uint32_t schema_version = 2;
   std::string reason;
 
   friend bool operator==(const credit_refused&, const credit_refused&) = default;
@@ -117,7 +126,8 @@ struct credit_refused {
 /// `from` got its money back: the transfer is compensated.
 struct refund_accepted {
   static constexpr std::string_view event_type = "transfer.refund_accepted";
-  static constexpr std::uint32_t schema_version = 1;
+  /// 2: recorded after the framework's step_answered (1: alone, see transfer_upgrade.hpp).
+  static constexpr std::uint32_t schema_version = 2;
 
   friend bool operator==(const refund_accepted&, const refund_accepted&) = default;
 };
@@ -125,7 +135,8 @@ struct refund_accepted {
 /// `from` refused the refund: the transfer failed with the money debited and not returned.
 struct refund_refused {
   static constexpr std::string_view event_type = "transfer.refund_refused";
-  static constexpr std::uint32_t schema_version = 1;
+  /// 2: recorded after the framework's step_answered (1: alone, see transfer_upgrade.hpp).
+  static constexpr std::uint32_t schema_version = 2;
   std::string reason;
 
   friend bool operator==(const refund_refused&, const refund_refused&) = default;
