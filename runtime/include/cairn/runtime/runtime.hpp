@@ -114,6 +114,10 @@ struct stop_outcome {
   std::string outstanding; ///< when not complete: what was still unanswered, for the operator
 };
 
+/// True when process manager P routes input event E to one of its instances (a static route(E, source_id)).
+template <class P, class E>
+concept routes_input = requires(const E& input, std::string_view source_id) { P::route(input, source_id); };
+
 /// Ids of aggregate instances: 1 to 200 bytes, no NUL.
 inline constexpr std::size_t max_aggregate_id_bytes = 200;
 
@@ -154,9 +158,7 @@ public:
                  out.command);
     };
     if constexpr (std::tuple_size_v<typename P::inputs> > 0)
-      add_policy("route:" + std::string{P::type_name}, [this](const store::stored_event& e, policy_actions& out) {
-        route_input<P>(e, out, static_cast<typename P::inputs*>(nullptr));
-      });
+      add_input_route<P>(static_cast<typename P::inputs*>(nullptr));
   }
 
   /// Adds a policy: each committed event becomes zero or more idempotent commands (see subscription.hpp).
@@ -534,37 +536,24 @@ private:
       static_assert(sizeof...(Rest) > 0, "no registered target aggregate takes this outgoing command");
   }
 
-  /// The input policy of process manager P: decodes events of its input aggregates and routes them.
+  /// The input policy of process manager P, "route:<type_name>": a typed policy over its input aggregates that
+  /// sends P the command its static route() makes of an input event, idempotently (the event's position).
   template <process_manager P, aggregate... Inputs>
-  void route_input(const store::stored_event& e, policy_actions& out, std::tuple<Inputs...>*) {
-    (route_input_of<P, Inputs>(e, out), ...);
-  }
-
-  template <process_manager P, aggregate Input>
-  void route_input_of(const store::stored_event& e, policy_actions& out) {
-    std::string_view stream = e.stream;
-    auto in_stream = id_in_stream(stream, Input::type_name);
-    if (!in_stream)
-      return;
-    auto source_id = std::string{*in_stream};
-    auto events = input_codec<Input>().decode(e);
-    if (!events)
-      throw std::runtime_error{events.error().to_string()}; // caught by the subscription: retried, not skipped
-    for (const auto& event : *events) {
-      std::visit(
-        [&](const auto& x) {
-          if constexpr (requires { P::route(x, std::string_view{}); }) {
-            auto routed = P::route(x, source_id);
-            if (!routed)
-              return;
-            causation cause{"route:" + std::string{P::type_name}, e.position};
-            out.add([this, routed = std::move(*routed), cause](auto done) {
-              this->template send<P>(routed.id, routed.command, cause, [done](command_result r) { done(r); });
-            });
-          }
-        },
-        event);
-    }
+  void add_input_route(std::tuple<Inputs...>*) {
+    add_policy<Inputs...>("route:" + std::string{P::type_name},
+                          [this]<class E>(const E& input, const event_meta& meta, policy_actions& out)
+                            requires routes_input<P, E>
+                          {
+                            auto routed = P::route(input, meta.aggregate_id);
+                            if (!routed)
+                              return;
+                            causation cause{"route:" + std::string{P::type_name}, meta.position};
+                            // A named pointer, not `this`: clang takes a `this` used only in an instantiation
+                            // for unused while it checks the handler's signature.
+                            out.add([rt = this, routed = std::move(*routed), cause](auto done) {
+                              rt->send<P>(routed.id, routed.command, cause, [done](command_result r) { done(r); });
+                            });
+                          });
   }
 
   /// The codec of an input type: the registered one, with its upcasters, so that an input stored with an older
