@@ -51,7 +51,7 @@ struct instance_actor::backlog {
 
 instance_actor::instance_actor(caf::actor_config& cfg, type_slot& type, const std::string& id,
                                directory_entry* entry)
-  : caf::event_based_actor(cfg), type_(type), id_(id), entry_(entry) {
+  : caf::event_based_actor(cfg), type_(type), state_(type.type.empty(id)), entry_(entry) {
   if (type_.type.is_process_manager())
     outbox_ = std::make_unique<outbox_mirror>();
 }
@@ -137,7 +137,7 @@ void instance_actor::reload() {
 void instance_actor::start_loading() {
   phase_ = phase::loading;
   auto self = caf::actor_cast<caf::actor>(this);
-  type_.core.loader->post([&type = type_.type, &store = *type_.core.store, self, id = id_] {
+  type_.core.loader->post([&type = type_.type, &store = *type_.core.store, self, id = state_->id()] {
     caf::anon_send(self, loaded_atom::value, type.load(store, id));
   });
 }
@@ -225,23 +225,18 @@ void instance_actor::run_query(const binding::request& request) {
   bool with_state = false;
   if (load_error_)
     status = command_result::failure(command_errc::storage_failure, *load_error_);
-  else if (!state_ || !state_->exists())
+  else if (!state_->exists())
     status = command_result::failure(command_errc::not_found, describe() + " does not exist");
   else
     with_state = true;
   status.version = version();
-  guarded([&] {
-    if (state_)
-      state_->answer_query(request, status, with_state);
-    else
-      request.on_query(nullptr, status);
-  });
+  guarded([&] { state_->answer_query(request, status, with_state); });
 }
 
 void instance_actor::run_command(binding::request_ptr request) {
   command_ = std::make_unique<command_in_hand>();
   command_->request = std::move(request);
-  const auto& r = *command_->request;
+  auto& r = *command_->request;
   if (outbox_ && r.outbox_step != 0) // its answer is being recorded: from now on the state decides about it
     outbox_->erase(r.outbox_step);
   if (std::chrono::steady_clock::now() > r.deadline)
@@ -251,7 +246,7 @@ void instance_actor::run_command(binding::request_ptr request) {
     return answer(command_result::failure(command_errc::storage_failure, *load_error_));
   if (r.expected_version != any_version && r.expected_version != version())
     return answer(version_conflict(r.expected_version));
-  if (state_->stage_saved(r)) // a working copy's save, decided on the copy at this very version; never empty
+  if (state_->is_save(r)) // a working copy's save, decided on the copy at this very version; never empty
     return commit();
   if (!state_->exists() && (!state_->creates(r) || version() > 0))
     return answer(command_result::failure(command_errc::not_found, describe() + " does not exist"));
@@ -277,6 +272,8 @@ void instance_actor::run_command(binding::request_ptr request) {
     accepted.version = version();
     return answer(std::move(accepted));
   }
+  if (r.cause && verdict == binding::decided::events)
+    command_->before = state_->clone();
   commit();
 }
 
@@ -292,7 +289,7 @@ command_result instance_actor::version_conflict(std::uint64_t expected) const {
 /// Stores the rejection of an idempotent command (no event) before answering it.
 void instance_actor::record_rejection(command_result rejection) {
   store::append_request append;
-  append.stream = type_.type.stream_name(id_);
+  append.stream = type_.type.stream_name(state_->id());
   append.expected_version = version();
   const auto& cause = *command_->request->cause;
   append.causation = store::causation_record{cause.source, cause.sequence, false, rejection.message, 0};
@@ -306,7 +303,7 @@ void instance_actor::mirror_outbox() {
   if (!outbox_)
     return;
   std::map<std::uint64_t, outbox_mirror::entry> due;
-  for (auto& item : state_->outbox(0, true)) {
+  for (auto& item : state_->outbox(type_.type, 0, true)) {
     auto step = item.step;
     auto known = outbox_->due.find(step);
     bool sent = known != outbox_->due.end() && known->second.sent;
@@ -322,7 +319,7 @@ void instance_actor::mirror_outbox() {
 /// can list them: see incremental_outbox; else the whole outbox again).
 void instance_actor::mirror_new_outbox() {
   outbox_->unsent_from = outbox_->last_step + 1;
-  for (auto& item : state_->outbox(outbox_->last_step, false)) {
+  for (auto& item : state_->outbox(type_.type, outbox_->last_step, false)) {
     outbox_->last_step = std::max(outbox_->last_step, item.step);
     auto step = item.step;
     outbox_->due.emplace(step, outbox_mirror::entry{std::move(item), false});
@@ -335,7 +332,7 @@ void instance_actor::send_outbox_from(std::uint64_t step) {
   if (!outbox_)
     return;
   auto self = caf::actor_cast<caf::actor>(this);
-  auto stream = type_.type.stream_name(id_);
+  auto stream = type_.type.stream_name(state_->id());
   for (auto it = outbox_->due.lower_bound(step); it != outbox_->due.end(); ++it) {
     auto& [number, entry] = *it;
     if (entry.sent)
@@ -392,17 +389,15 @@ bool instance_actor::outbox_in_flight() const noexcept {
 /// Commits the staged events of the command in hand (none for an idempotent command that decided nothing).
 void instance_actor::commit() {
   store::append_request append;
-  append.stream = type_.type.stream_name(id_);
+  append.stream = type_.type.stream_name(state_->id());
   append.expected_version = version();
   auto now = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
-  if (const auto& cause = command_->request->cause) {
+  if (const auto& cause = command_->request->cause)
     append.causation = store::causation_record{cause->source, cause->sequence, true, {}, 0};
-    command_->before = state_->clone();
-  }
   try {
     // Applied now, in anticipation of the commit: nothing else reads this state until the committer answers,
     // and a failed append reloads it from the store.
-    state_->commit_staged(append, now.time_since_epoch().count());
+    state_->commit(*command_->request, type_.type, append, now.time_since_epoch().count());
   } catch (const std::exception& e) {
     answer(command_result::failure(command_errc::rejected, "apply of " + describe() + " threw: " + e.what()));
     reload();
@@ -433,7 +428,7 @@ void instance_actor::answer(command_result result) {
   if (request.internal)
     return; // a process manager's own record of a result: nobody waits for it
   guarded([&] {
-    if (result.ok() && state_)
+    if (result.ok())
       state_->show_accepted(request);
     request.on_result(std::move(result));
   });
@@ -442,7 +437,7 @@ void instance_actor::answer(command_result result) {
 void instance_actor::try_passivate() {
   if (phase_ != phase::ready || waiting() || entry_ == nullptr || outbox_in_flight())
     return;
-  if (type_.instances->try_remove(entry_, id_)) {
+  if (type_.instances->try_remove(entry_, state_->id())) {
     entry_ = nullptr;
     quit();
   }
@@ -454,11 +449,11 @@ bool instance_actor::over_budget() const noexcept {
 }
 
 std::uint64_t instance_actor::version() const noexcept {
-  return state_ ? state_->version() : 0;
+  return state_->version();
 }
 
 std::string instance_actor::describe() const {
-  return std::string{type_.type.name()} + " " + id_;
+  return std::string{type_.type.name()} + " " + state_->id();
 }
 
 } // namespace cairn::detail

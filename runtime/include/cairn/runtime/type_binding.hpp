@@ -80,6 +80,9 @@ struct typed_request final : request {
   typename A::command command;
   /// Set for the save of a working copy: the events decided on the copy, committed as one append.
   std::shared_ptr<const std::vector<typename A::event>> events;
+  /// The events the command decided, from the decision to the commit: kept with the request in hand, so that an
+  /// idle instance holds none.
+  std::vector<typename A::event> staged;
 };
 
 /// What deciding a request gave.
@@ -95,11 +98,15 @@ struct outbox_item {
   std::function<void(const causation&, result_callback)> send;
 };
 
-/// One instance's committed state (and the events of the request in hand), as its actor keeps it.
+class type_binding;
+
+/// One instance's committed state, as its actor keeps it. The calls that encode or send take the instance's
+/// type_binding, so that an instance does not keep a pointer to it.
 class instance {
 public:
   virtual ~instance() = default;
 
+  virtual const std::string& id() const noexcept = 0;
   virtual std::uint64_t version() const noexcept = 0;
   virtual bool exists() const = 0;
   virtual std::unique_ptr<instance> clone() const = 0;
@@ -110,18 +117,18 @@ public:
   virtual void show_accepted(const request& r) const = 0;
   /// Whether the request's command is one that may create the aggregate.
   virtual bool creates(const request& r) const = 0;
-  /// Decides the request's command against the state; events are staged, the state unchanged. May throw (the
-  /// aggregate's handler): the caller answers it.
-  virtual decided decide(const request& r, std::string& rejection) = 0;
-  /// Stages a save's events (decided on a working copy); false when the request carries none.
-  virtual bool stage_saved(const request& r) = 0;
-  /// Encodes the staged events into `append` with `now_us` and applies them to the state; the staging empties.
-  /// May throw (the aggregate's apply): the caller reloads.
-  virtual void commit_staged(store::append_request& append, std::int64_t now_us) = 0;
+  /// Decides the request's command against the state; its events are staged in the request, the state unchanged.
+  /// May throw (the aggregate's handler): the caller answers it.
+  virtual decided decide(request& r, std::string& rejection) const = 0;
+  /// Whether the request is a working copy's save (its events were decided on the copy).
+  virtual bool is_save(const request& r) const = 0;
+  /// Encodes the request's events (staged, or a save's) into `append` with `now_us` and applies them to the
+  /// state. May throw (the aggregate's apply): the caller reloads.
+  virtual void commit(request& r, const type_binding& type, store::append_request& append, std::int64_t now_us) = 0;
   /// A snapshot of the state, when the type takes snapshots.
   virtual std::optional<store::snapshot_record> snapshot() const = 0;
-  /// Process managers: the commands due after step `after` (every one when `after` is 0 and `all`).
-  virtual std::vector<outbox_item> outbox(std::uint64_t after, bool all) const = 0;
+  /// Process managers: the commands due after step `after` (every one when `all`), sent through `type`.
+  virtual std::vector<outbox_item> outbox(const type_binding& type, std::uint64_t after, bool all) const = 0;
 };
 
 /// What an activation read from the store: the state as committed, or why it could not be read.
@@ -138,6 +145,8 @@ public:
 
   virtual std::string_view name() const noexcept = 0;
   virtual bool is_process_manager() const noexcept = 0;
+  /// The state of an instance not read yet (or never created): version 0.
+  virtual std::unique_ptr<instance> empty(const std::string& id) const = 0;
   /// Reads an instance's committed state: latest snapshot, then the events after it in chunks.
   virtual std::shared_ptr<loaded> load(store::event_store& store, const std::string& id) const = 0;
   /// Process managers: the internal request that records the answer to an outbox step.
@@ -160,10 +169,14 @@ class typed_binding;
 template <aggregate A>
 class typed_instance final : public instance {
 public:
-  typed_instance(const typed_binding<A>& type, aggregate_root<A> root) : type_(type), root_(std::move(root)) {}
+  explicit typed_instance(aggregate_root<A> root) : root_(std::move(root)) {}
 
   aggregate_root<A>& root() noexcept {
     return root_;
+  }
+
+  const std::string& id() const noexcept override {
+    return root_.id();
   }
 
   std::uint64_t version() const noexcept override {
@@ -175,7 +188,7 @@ public:
   }
 
   std::unique_ptr<instance> clone() const override {
-    return std::make_unique<typed_instance>(type_, root_);
+    return std::make_unique<typed_instance>(root_);
   }
 
   void answer_query(const request& r, const command_result& status, bool with_state) const override {
@@ -192,30 +205,28 @@ public:
                       typed(r).command);
   }
 
-  decided decide(const request& r, std::string& rejection) override {
-    auto verdict = root_.decide(typed(r).command);
+  decided decide(request& r, std::string& rejection) const override {
+    auto& req = typed(r);
+    auto verdict = root_.decide(req.command);
     if (!verdict) {
       rejection = verdict.error().message;
       return decided::rejected;
     }
-    staged_ = std::move(verdict).events();
-    return staged_.empty() ? decided::nothing : decided::events;
+    req.staged = std::move(verdict).events();
+    return req.staged.empty() ? decided::nothing : decided::events;
   }
 
-  bool stage_saved(const request& r) override {
-    const auto& events = typed(r).events;
-    if (!events)
-      return false;
-    staged_ = *events;
-    return true;
+  bool is_save(const request& r) const override {
+    return typed(r).events != nullptr;
   }
 
-  void commit_staged(store::append_request& append, std::int64_t now_us) override {
-    auto events = std::move(staged_);
-    staged_.clear();
+  void commit(request& r, const type_binding& type, store::append_request& append, std::int64_t now_us) override {
+    auto& req = typed(r);
+    const auto& events = req.events ? *req.events : req.staged;
+    const auto& codec = static_cast<const typed_binding<A>&>(type).codec;
     append.events.reserve(events.size());
     for (const auto& e : events)
-      append.events.push_back(type_.codec.encode(e, now_us));
+      append.events.push_back(codec.encode(e, now_us));
     root_.apply(events, std::chrono::sys_time<std::chrono::microseconds>{std::chrono::microseconds{now_us}});
   }
 
@@ -226,7 +237,7 @@ public:
       return std::nullopt;
   }
 
-  std::vector<outbox_item> outbox(std::uint64_t after, bool all) const override {
+  std::vector<outbox_item> outbox(const type_binding& type, std::uint64_t after, bool all) const override {
     std::vector<outbox_item> items;
     if constexpr (process_manager<A>) {
       auto due = [&] {
@@ -236,16 +247,17 @@ public:
           return root_.state().outbox();
       }();
       items.reserve(due.size());
+      const auto* sender = &static_cast<const typed_binding<A>&>(type);
       for (auto& out : due) {
         if (!all && out.step <= after)
           continue;
         auto step = out.step;
-        items.push_back(outbox_item{step, [type = &type_, out = std::move(out)](const causation& cause,
-                                                                               result_callback done) {
-                                      type->send_outgoing(out, cause, std::move(done));
+        items.push_back(outbox_item{step, [sender, out = std::move(out)](const causation& cause, result_callback done) {
+                                      sender->send_outgoing(out, cause, std::move(done));
                                     }});
       }
     } else {
+      (void) type;
       (void) after;
       (void) all;
     }
@@ -256,10 +268,11 @@ private:
   static const typed_request<A>& typed(const request& r) {
     return static_cast<const typed_request<A>&>(r);
   }
+  static typed_request<A>& typed(request& r) {
+    return static_cast<typed_request<A>&>(r);
+  }
 
-  const typed_binding<A>& type_;
   aggregate_root<A> root_;
-  std::vector<typename A::event> staged_;
 };
 
 /// The outbox entry type of a process manager (unused for other aggregates).
@@ -285,9 +298,13 @@ public:
     return process_manager<A>;
   }
 
+  std::unique_ptr<instance> empty(const std::string& id) const override {
+    return std::make_unique<typed_instance<A>>(aggregate_root<A>{id});
+  }
+
   std::shared_ptr<loaded> load(store::event_store& store, const std::string& id) const override {
     auto out = std::make_shared<loaded>();
-    auto state = std::make_unique<typed_instance<A>>(*this, aggregate_root<A>{id});
+    auto state = std::make_unique<typed_instance<A>>(aggregate_root<A>{id});
     auto& root = state->root();
     auto stream = stream_name(id);
     if constexpr (snapshottable<A>) {

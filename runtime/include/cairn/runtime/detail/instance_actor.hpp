@@ -78,8 +78,7 @@ private:
   std::string describe() const;
 
   type_slot& type_;
-  std::string id_;
-  std::unique_ptr<binding::instance> state_; ///< the committed state; none before the first load succeeds
+  std::unique_ptr<binding::instance> state_; ///< the committed state (its id's empty state until loaded)
   directory_entry* entry_;
   std::uint64_t last_snapshot_version_ = 0;
   std::unique_ptr<command_in_hand> command_; ///< set from a command's start to its answer
