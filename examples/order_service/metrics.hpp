@@ -47,6 +47,7 @@ public:
 
   std::uint64_t commands(command_kind kind, command_errc result) const noexcept;
   std::uint64_t responses(unsigned status) const noexcept;
+  /// Connections holding a slot (at most max_connections): a reclaimed one leaves the count when reclaimed.
   std::int64_t open_connections() const noexcept;
   std::uint64_t reclaimed_connections() const noexcept;
 

@@ -70,12 +70,15 @@ public:
     if (id_ == 0)
       return;
     bool last = false;
+    bool held_a_slot = false;
     {
       std::lock_guard guard{server_->sessions_mutex};
-      server_->sessions.erase(id_);
+      held_a_slot = server_->sessions.erase(id_) == 1;
       last = server_->sessions.empty();
     }
-    server_->svc.metrics().connection_closed();
+    // A reclaimed connection gave its slot back (and was counted closed) when it was reclaimed.
+    if (held_a_slot)
+      server_->svc.metrics().connection_closed();
     if (last && server_->stopping.load())
       net::post(server_->accept_strand, [s = server_] { s->shutdown_deadline.cancel(); });
   }
@@ -290,7 +293,10 @@ void on_accept(const std::shared_ptr<server_state>& s, beast::error_code ec, tcp
     }
   }
   if (reclaimed) {
+    // Counted closed now, when its slot goes to the new connection: its socket closes on its own strand a little
+    // later, and until then the open count would exceed max_connections (seen under load in CI).
     s->svc.metrics().connection_reclaimed();
+    s->svc.metrics().connection_closed();
     reclaimed->close_when_idle();
   }
   if (conn) {
