@@ -2,7 +2,7 @@
 // JSON. See docs/order_service.md.
 //
 //   order-service [--listen 127.0.0.1:8080] [--data-dir ./data] [--durability durable|buffered] [--threads 1]
-//                 [--max-connections 1024] [--max-body-bytes 65536]
+//                 [--max-connections 1024] [--max-body-bytes 65536] [--cluster FILE --node ID]
 //
 // Prints "order-service: listening on http://HOST:PORT ..." once it accepts connections (with --listen HOST:0,
 // the port the system chose). SIGINT or SIGTERM: stops accepting, answers the requests in flight, stops the
@@ -12,11 +12,14 @@
 
 #include <shop.hpp>
 
+#include <cairn/runtime/cluster_map.hpp>
+
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <variant>
 
@@ -78,6 +81,12 @@ int main(int argc, char** argv) {
   app.add_option("--max-body-bytes", limits.max_body_bytes, "request body limit; beyond: 413")
     ->check(CLI::Range(1, 64 * 1024 * 1024))
     ->capture_default_str();
+  std::string cluster_file;
+  std::string node_id;
+  auto* cluster_option = app.add_option("--cluster", cluster_file, "cluster file: the nodes and partitions "
+                                                                   "(docs/cluster.md); needs --node");
+  app.add_option("--node", node_id, "this node's id in the cluster file")->needs(cluster_option);
+  cluster_option->needs(app.get_option("--node"));
   CLI11_PARSE(app, argc, argv);
 
   auto endpoint = parse_listen(listen);
@@ -92,6 +101,15 @@ int main(int argc, char** argv) {
   runtime_config cfg;
   cfg.data_dir = data_dir;
   cfg.durability = durability == "durable" ? commit_mode::durable : commit_mode::buffered;
+  if (!cluster_file.empty()) {
+    auto map = cluster_map::load(cluster_file);
+    if (!map) {
+      std::fprintf(stderr, "order-service: %s\n", map.error().message().c_str());
+      return 2;
+    }
+    cfg.cluster = std::make_shared<const cluster_map>(std::move(map).value());
+    cfg.node_id = node_id;
+  }
   runtime rt{cfg};
   shop::register_shop(rt);
   {

@@ -8,10 +8,11 @@ namespace cairn::order_service {
 
 namespace {
 
-constexpr std::array<command_errc, 9> all_results{
-  command_errc::none,          command_errc::rejected,   command_errc::conflict,
-  command_errc::not_found,     command_errc::overloaded, command_errc::storage_failure,
-  command_errc::timeout,       command_errc::shutting_down, command_errc::invalid_argument};
+constexpr std::array<command_errc, 10> all_results{
+  command_errc::none,          command_errc::rejected,      command_errc::conflict,
+  command_errc::not_found,     command_errc::overloaded,    command_errc::storage_failure,
+  command_errc::timeout,       command_errc::shutting_down, command_errc::invalid_argument,
+  command_errc::unavailable};
 
 std::string_view result_name(command_errc code) noexcept {
   return code == command_errc::none ? std::string_view{"accepted"} : to_string(code);

@@ -90,6 +90,7 @@ unsigned status_of(command_errc code) {
     case command_errc::storage_failure:
     case command_errc::timeout:
     case command_errc::shutting_down:
+    case command_errc::unavailable:
       return 503;
   }
   return 500;

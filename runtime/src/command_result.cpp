@@ -22,6 +22,8 @@ std::string_view to_string(command_errc code) noexcept {
       return "shutting_down";
     case command_errc::invalid_argument:
       return "invalid_argument";
+    case command_errc::unavailable:
+      return "unavailable";
   }
   return "unknown";
 }

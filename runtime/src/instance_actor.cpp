@@ -351,7 +351,7 @@ void instance_actor::on_outbox_answer(std::uint64_t step, const command_result& 
     return;
   bool transient = result.code == command_errc::overloaded || result.code == command_errc::timeout ||
                    result.code == command_errc::storage_failure || result.code == command_errc::shutting_down ||
-                   result.code == command_errc::conflict;
+                   result.code == command_errc::unavailable || result.code == command_errc::conflict;
   if (transient) {
     // Not an answer about the command itself: send it again later (the target dedups).
     if (auto it = outbox_->due.find(step); it != outbox_->due.end() && it->second.sent) {

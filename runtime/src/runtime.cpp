@@ -1,5 +1,7 @@
 #include <cairn/runtime/runtime.hpp>
 
+#include <cairn/runtime/cluster_map.hpp>
+
 #include <cairn/runtime/detail/instance_actor.hpp>
 #include <cairn/runtime/detail/messages.hpp>
 #include <cairn/runtime/detail/runtime_core.hpp>
@@ -103,6 +105,15 @@ void runtime::submit(binding::type_binding& type, std::string_view id, binding::
                                                       std::to_string(id.size()) + " bytes"));
   if (!core.admitting.load(std::memory_order_relaxed))
     return refuse(*request, command_result::failure(command_errc::shutting_down, "the runtime is not running"));
+  if (const auto& cluster = core.config.cluster)
+    if (const auto& owner = cluster->owner_of(type.name(), id); owner.id != core.config.node_id) {
+      return refuse(*request, command_result::failure(
+                                command_errc::unavailable,
+                                std::string{type.name()} + " " + std::string{id} + " is in partition " +
+                                  std::to_string(cluster->partition_of(type.name(), id)) + ", owned by node " +
+                                  owner.id + " (" + owner.host + ":" + std::to_string(owner.port) +
+                                  "); this node does not forward commands to other nodes yet"));
+    }
   auto before = core.in_flight.fetch_add(1, std::memory_order_relaxed);
   if (before >= core.config.max_in_flight) {
     core.in_flight.fetch_sub(1, std::memory_order_relaxed);
@@ -184,6 +195,9 @@ store::status runtime::start() {
   if (impl_->system)
     return store::status{store::ok};
   auto& cfg = impl_->core.config;
+  if (cfg.cluster && cfg.cluster->node(cfg.node_id) == nullptr)
+    return store::error{store::errc::invalid_argument,
+                        "node id \"" + cfg.node_id + "\" is not in the cluster map (" + cfg.cluster->to_text() + ")"};
   store::options opts;
   opts.path = cfg.data_dir;
   opts.mode = cfg.durability == commit_mode::durable ? store::durability::durable : store::durability::buffered;
@@ -191,6 +205,9 @@ store::status runtime::start() {
   auto opened = store::event_store::open(opts);
   if (!opened)
     return opened.error();
+  if (cfg.cluster)
+    if (auto owned = check_store_ownership(**opened, *cfg.cluster, cfg.node_id); !owned)
+      return owned.error();
   impl_->core.store = std::move(opened.value());
   impl_->core.feed = std::make_unique<detail::router>(impl_->core.store->last_position());
   impl_->core.commits = std::make_unique<detail::committer>(*impl_->core.store, *impl_->core.feed, cfg.max_batch_appends,

@@ -139,7 +139,7 @@ bool subscription_actor::handle(const std::vector<store::stored_event>& events) 
     send([self](const command_result& r) {
       bool transient = r.code == command_errc::overloaded || r.code == command_errc::timeout ||
                        r.code == command_errc::storage_failure || r.code == command_errc::shutting_down ||
-                       r.code == command_errc::conflict;
+                       r.code == command_errc::unavailable || r.code == command_errc::conflict;
       caf::anon_send(self, policy_atom::value, transient);
     });
   return true;

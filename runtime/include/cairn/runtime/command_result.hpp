@@ -22,6 +22,8 @@ enum class command_errc : std::uint8_t {
   shutting_down,    ///< the runtime is stopping or not started
   invalid_argument, ///< a malformed request (empty id, id too long, unregistered aggregate type), or events over
                     ///< the store's size limits (the message starts "too_large"): the same request fails again
+  unavailable,      ///< the aggregate's partition is owned by another node of the cluster, which this node cannot
+                    ///< reach (docs/cluster.md); nothing was written here
 };
 
 /// The stable name of a code, e.g. "rejected".

@@ -9,6 +9,7 @@
 #include <functional>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -19,6 +20,7 @@ class Env;
 namespace cairn {
 
 class runtime;
+class cluster_map;
 
 /// How durable an acknowledged command is (see docs/store.md).
 enum class commit_mode : std::uint8_t {
@@ -50,6 +52,11 @@ struct runtime_config {
   std::chrono::milliseconds stop_timeout{std::chrono::seconds{10}};
   /// At most this many appends go into one RocksDB write.
   std::size_t max_batch_appends = 4096;
+  /// A node of a cluster (docs/cluster.md): the map every node reads from the same cluster file, and this node's
+  /// id in it. start() refuses an id the map does not list, and a store that holds streams of partitions this
+  /// node does not own. nullptr: a single node that owns everything.
+  std::shared_ptr<const cluster_map> cluster;
+  std::string node_id;
   /// nullptr: the default RocksDB Env (tests pass a fault-injecting one).
   rocksdb::Env* store_env = nullptr;
   /// Deterministic mode, for test kits (cairn::testing::deterministic_config sets it to
