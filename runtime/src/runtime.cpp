@@ -1,6 +1,7 @@
 #include <cairn/runtime/runtime.hpp>
 
 #include <cairn/runtime/cluster_map.hpp>
+#include <cairn/runtime/detail/cluster_link.hpp>
 
 #include <cairn/runtime/detail/instance_actor.hpp>
 #include <cairn/runtime/detail/messages.hpp>
@@ -11,6 +12,7 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/send.hpp>
 
 #include <algorithm>
@@ -39,6 +41,8 @@ struct runtime::impl {
   std::condition_variable housekeeping_wake;
   bool housekeeping_stop = false;
   std::thread housekeeper;
+  /// A cluster node's links to its peers (runtime_config::cluster), from start() to stop().
+  std::unique_ptr<detail::cluster_link> link;
 
   command_result add_subscription(std::string name, detail::subscription_handlers handlers);
   void spawn_subscription(const std::shared_ptr<detail::route>& r, const detail::subscription_handlers& handlers);
@@ -107,12 +111,14 @@ void runtime::submit(binding::type_binding& type, std::string_view id, binding::
     return refuse(*request, command_result::failure(command_errc::shutting_down, "the runtime is not running"));
   if (const auto& cluster = core.config.cluster)
     if (const auto& owner = cluster->owner_of(type.name(), id); owner.id != core.config.node_id) {
-      return refuse(*request, command_result::failure(
-                                command_errc::unavailable,
-                                std::string{type.name()} + " " + std::string{id} + " is in partition " +
-                                  std::to_string(cluster->partition_of(type.name(), id)) + ", owned by node " +
-                                  owner.id + " (" + owner.host + ":" + std::to_string(owner.port) +
-                                  "); this node does not forward commands to other nodes yet"));
+      if (request->on_query)
+        return refuse(*request, command_result::failure(
+                                  command_errc::unavailable,
+                                  std::string{type.name()} + " " + std::string{id} + " is owned by node " +
+                                    owner.id + ": queries are not forwarded yet"));
+      detail::forwarded_command out{std::string{type.name()}, std::string{id}, type.encode_command(*request),
+                                    request->cause, request->expected_version};
+      return impl_->link->forward(owner, std::move(out), std::move(request->on_result));
     }
   auto before = core.in_flight.fetch_add(1, std::memory_order_relaxed);
   if (before >= core.config.max_in_flight) {
@@ -122,6 +128,26 @@ void runtime::submit(binding::type_binding& type, std::string_view id, binding::
                                                       " requests in flight"));
   }
   impl_->dispatch(*type.slot, id, std::move(request));
+}
+
+void runtime::serve_forwarded(detail::forwarded_command in, binding::result_callback done) {
+  binding::type_binding* type = nullptr;
+  for (auto& [index, t] : types_)
+    if (t->name() == in.type_name)
+      type = t.get();
+  if (type == nullptr)
+    return done(command_result::failure(command_errc::invalid_argument,
+                                        "aggregate type " + in.type_name + " is not registered on node " +
+                                          impl_->core.config.node_id));
+  auto request = type->decode_command(in.command);
+  if (!request)
+    return done(command_result::failure(command_errc::invalid_argument, "a forwarded " + in.type_name +
+                                                                          " command does not decode"));
+  request->on_result = std::move(done);
+  request->deadline = command_deadline();
+  request->cause = std::move(in.cause);
+  request->expected_version = in.expected_version;
+  submit(*type, in.id, std::move(request));
 }
 
 void runtime::impl::dispatch(detail::type_slot& slot, std::string_view id, binding::request_ptr&& request) {
@@ -168,6 +194,10 @@ void runtime::impl::resume_open_processes(detail::type_slot& slot) {
     }
     after = page->back().first;
   }
+}
+
+std::vector<std::string> runtime::connected_peers() const {
+  return impl_->link ? impl_->link->connected_peers() : std::vector<std::string>{};
 }
 
 void runtime::stop_with(const caf::actor& actor) {
@@ -227,6 +257,13 @@ store::status runtime::start() {
   impl_->system_config->set("work-stealing.moderate-poll-attempts", std::size_t{0});
   if (cfg.deterministic())
     impl_->system_config->set("scheduler.policy", caf::atom("testing"));
+  if (cfg.cluster) {
+    impl_->system_config->load<caf::io::middleman>();
+    // A peer that stops answering (killed, frozen, cut off) is noticed within about a second, so that commands
+    // for its partitions are answered `unavailable` quickly (docs/cluster.md).
+    impl_->system_config->set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds{200}});
+    impl_->system_config->set("middleman.connection-timeout", caf::timespan{std::chrono::milliseconds{1000}});
+  }
   impl_->system_config->set("logger.verbosity", caf::atom("quiet"));
   impl_->system = std::make_unique<caf::actor_system>(*impl_->system_config);
   impl_->start_types(*impl_->system);
@@ -238,6 +275,16 @@ store::status runtime::start() {
   if (!cfg.deterministic()) {
     impl_->housekeeping_stop = false;
     impl_->housekeeper = std::thread{[this] { housekeep(); }};
+  }
+  if (cfg.cluster) {
+    impl_->link = std::make_unique<detail::cluster_link>(
+      *impl_->system, *cfg.cluster, cfg.node_id, cfg.command_timeout,
+      [this](detail::forwarded_command in, binding::result_callback done) { serve_forwarded(std::move(in), std::move(done)); });
+    if (auto linked = impl_->link->start(); !linked) {
+      impl_->core.admitting = true; // stop() below expects a started runtime
+      stop();
+      return linked.error();
+    }
   }
   impl_->core.admitting = true;
   for (auto& slot : impl_->slots)
@@ -265,6 +312,8 @@ stop_outcome runtime::stop() {
     std::cerr << "cairn: stop() after " << impl_->core.config.stop_timeout.count()
               << " ms without every answer: " << outcome.outstanding << "\n";
   }
+  if (impl_->link)
+    impl_->link->stop(); // its actors may still run until the actor system is gone: it is released after that
   if (impl_->housekeeper.joinable()) {
     {
       std::lock_guard guard{impl_->housekeeping_mutex};
@@ -287,6 +336,7 @@ stop_outcome runtime::stop() {
   if (impl_->core.config.deterministic())
     impl_->core.config.drive_until_idle(*this);
   impl_->system.reset();
+  impl_->link.reset();
   impl_->system_config.reset();
   impl_->core.commits.reset();
   impl_->core.loader.reset();

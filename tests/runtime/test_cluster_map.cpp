@@ -6,6 +6,7 @@
 #include <cairn/runtime/runtime.hpp>
 #include <cairn/store/event_store.hpp>
 
+#include <support/free_port.hpp>
 #include <support/temp_dir.hpp>
 
 #include <catch2/catch.hpp>
@@ -168,10 +169,15 @@ runtime_config node_config(const test::temp_dir& dir, std::shared_ptr<const clus
 
 } // namespace
 
-TEST_CASE("cluster node: a command for an aggregate another node owns is answered unavailable and writes nothing",
-          "[cluster]") {
+TEST_CASE("cluster node: a command for an aggregate whose owner is not running is answered unavailable and writes "
+          "nothing", "[cluster]") {
   test::temp_dir dir;
-  auto map = std::make_shared<const cluster_map>(parsed(three_nodes));
+  // Node a listens: on a port nobody else uses. Nodes b and c are never started.
+  auto made = cluster_map::make({{"a", "127.0.0.1", test::free_port()}, {"b", "127.0.0.1", test::free_port()},
+                                 {"c", "127.0.0.1", test::free_port()}},
+                                256);
+  REQUIRE(made);
+  auto map = std::make_shared<const cluster_map>(std::move(made).value());
   auto foreign = id_owned_by(*map, "order", "a", false);
   auto own = id_owned_by(*map, "order", "a", true);
   {
@@ -181,11 +187,12 @@ TEST_CASE("cluster node: a command for an aggregate another node owns is answere
     auto refused = rt.execute<order>(foreign, orders::create_order{"c-1"});
     CHECK(refused.code == command_errc::unavailable);
     const auto& owner = map->owner_of("order", foreign);
-    CHECK(refused.message == "order " + foreign + " is in partition " +
-                               std::to_string(map->partition_of("order", foreign)) + ", owned by node " + owner.id +
-                               " (127.0.0.1:" + std::to_string(owner.port) +
-                               "); this node does not forward commands to other nodes yet");
-    CHECK(rt.get<order>(foreign).status.code == command_errc::unavailable);
+    CHECK(refused.message ==
+          "node " + owner.id + " (127.0.0.1:" + std::to_string(owner.port) + ") is not connected: nothing was sent");
+    auto query = rt.get<order>(foreign);
+    CHECK(query.status.code == command_errc::unavailable);
+    CHECK(query.status.message == "order " + foreign + " is owned by node " + owner.id +
+                                    ": queries are not forwarded yet");
     CHECK(rt.execute<order>(own, orders::create_order{"c-1"}).ok());
     CHECK(rt.store().stream_version(stream_name<order>(foreign)).value() == 0);
     CHECK(rt.store().stream_version(stream_name<order>(own)).value() == 1);

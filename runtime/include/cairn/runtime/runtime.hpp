@@ -62,6 +62,10 @@ class actor_system;
 
 namespace cairn {
 
+namespace detail {
+struct forwarded_command;
+}
+
 /// The answer to a query: a copy of the committed state, or why there is none.
 template <aggregate A>
 struct query_result {
@@ -451,6 +455,9 @@ public:
   /// the calling thread; returns the work done. cairn::testing::run_until_idle alternates it with the actors.
   std::size_t run_queued_work();
 
+  /// A cluster node: the ids of the peers it is connected to now (empty for a single node).
+  std::vector<std::string> connected_peers() const;
+
   /// Sends `actor` an exit when the runtime stops, before the actor system waits for its actors (the CAF-native
   /// gateways of gateway.hpp use it). Precondition: started().
   void stop_with(const caf::actor& actor);
@@ -606,6 +613,9 @@ private:
 
   /// Admission at the door (id, running, in flight), then the instance's actor.
   void submit(binding::type_binding& type, std::string_view id, binding::request_ptr request);
+
+  /// Runs a command another node forwarded to this one (cluster_link).
+  void serve_forwarded(detail::forwarded_command in, binding::result_callback done);
 
   /// Answers a request refused at the door, on the calling thread.
   static void refuse(const binding::request& request, command_result why);

@@ -151,6 +151,10 @@ public:
   virtual std::shared_ptr<loaded> load(store::event_store& store, const std::string& id) const = 0;
   /// Process managers: the internal request that records the answer to an outbox step.
   virtual request_ptr result_request(std::uint64_t step, const command_result& answer) const = 0;
+  /// A command request's command in cairn's binary encoding (to forward it to the node that owns the aggregate).
+  virtual std::string encode_command(const request& r) const = 0;
+  /// A command request made of encode_command()'s bytes; nullptr when they do not decode.
+  virtual std::shared_ptr<request> decode_command(std::string_view bytes) const = 0;
 
   std::string stream_name(std::string_view id) const {
     return cairn::stream_name(name(), id);
@@ -368,6 +372,17 @@ public:
       (void) answer;
       return nullptr;
     }
+  }
+
+  std::string encode_command(const request& r) const override {
+    return store::encode(static_cast<const typed_request<A>&>(r).command);
+  }
+
+  std::shared_ptr<request> decode_command(std::string_view bytes) const override {
+    auto r = std::make_shared<typed_request<A>>();
+    if (!store::decode(bytes, r->command))
+      return nullptr;
+    return r;
   }
 
   store::event_codec<typename A::event> codec;
